@@ -1,0 +1,41 @@
+# The course's entry points. Two commands are all a newcomer needs:
+#   make lab    create the environment and open the course in JupyterLab
+#   make test   create the environment and run every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(abspath $(VENV))/bin
+PORT   ?= 8888
+# Extra flags for JupyterLab, e.g. LAB_FLAGS="--no-browser --ip=0.0.0.0".
+LAB_FLAGS ?=
+# Extra flags for pytest, e.g. PYTEST_ARGS="-k conv1d".
+PYTEST_ARGS ?=
+START  := notebooks/00-start-here/00-start-here.ipynb
+
+# nbgrader shells out to alembic: the environment's bin/ must come first on PATH.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: env lab test release bench clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	touch $@
+
+lab: env
+	$(BIN)/jupyter lab --allow-root --port=$(PORT) --ServerApp.root_dir=$(CURDIR) $(LAB_FLAGS) $(START)
+
+test: env
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+release: env
+	$(BIN)/python -m course_utils.release
+
+bench: env
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python bench/notebook_budget.py
+	$(BIN)/python bench/conv_speed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

@@ -1,0 +1,124 @@
+"""Author and check the course's source notebooks.
+
+    python tools/notebook.py from-py DRAFT.py solutions/NN-topic/NN-topic.ipynb
+        Convert a jupytext percent-format draft (nbgrader metadata in the cell
+        headers, ``# %% nbgrader={...}``) into a clean source notebook.
+    python tools/notebook.py to-py solutions/NN-topic/NN-topic.ipynb DRAFT.py
+        The reverse, for editing a notebook as text (the draft is not committed).
+    python tools/notebook.py normalize [NOTEBOOK ...]
+        Rewrite source notebooks in the canonical form (default: all of solutions/).
+    python tools/notebook.py check [NOTEBOOK ...]
+        Print every style problem (see ``problems``); exit 1 if there is any.
+
+The canonical form: no outputs or execution counts, only nbgrader metadata on
+cells, stable cell ids (the grade_id for graded cells), the python3 kernelspec.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"name": "python"}
+
+# Patterns that have no place in a notebook that must run offline, anywhere.
+_ABSOLUTE_PATH = re.compile(r"""["'](/(home|root|work|tmp|Users|usr)/|[A-Za-z]:\\)""")
+_DOWNLOAD = re.compile(r"urlretrieve|requests\.get|urlopen|wget |curl |fetch_openml|scipy\.datasets|torchvision\.datasets|download=True")
+_RANDOM = re.compile(r"np\.random\.(rand|randn|randint|normal|uniform|choice|shuffle|permutation|seed)\b|\brandom\.(random|randint|choice|shuffle)\(")
+
+
+def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Return ``nb`` in the canonical form described in the module docstring."""
+    seen: set[str] = set()
+    for cell in nb.cells:
+        nbgrader = cell.metadata.get("nbgrader")
+        cell.metadata = {"nbgrader": nbgrader} if nbgrader else {}
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        if "attachments" in cell and not cell.attachments:
+            del cell["attachments"]
+        base = nbgrader["grade_id"] if nbgrader else "cell-" + hashlib.sha1(cell.source.encode()).hexdigest()[:8]
+        cell_id, n = base, 1
+        while cell_id in seen:
+            n += 1
+            cell_id = f"{base}-{n}"
+        seen.add(cell_id)
+        cell.id = cell_id
+    nb.metadata = {"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO}
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    return nb
+
+
+def write(nb: nbformat.NotebookNode, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.validate(nb)
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def source_notebooks() -> list[Path]:
+    return sorted((REPO / "solutions").glob("*/*.ipynb"))
+
+
+def problems(path: Path) -> list[str]:
+    """Style problems of one source notebook (the course-wide style guide, enforced)."""
+    nb = nbformat.read(path, as_version=4)
+    found = []
+    if normalize(nbformat.from_dict(json.loads(json.dumps(nb)))) != nb:
+        found.append("not in canonical form (run: python tools/notebook.py normalize)")
+    if path.stem != path.parent.name:
+        found.append(f"notebook {path.name} must be named after its folder {path.parent.name}")
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    if not markdown or not markdown[0].lstrip().startswith("# "):
+        found.append("the first cell must be a markdown title ('# ...')")
+    if not any(re.search(r"learning goals", m, re.I) for m in markdown[:3]):
+        found.append("learning goals must come in the first three markdown cells")
+    if not re.search(r"^## Summary", "\n".join(markdown[-3:]), re.M):
+        found.append("a '## Summary' section must come in the last three markdown cells")
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    if not graded or not all(c.metadata["nbgrader"].get("points", 0) > 0 for c in graded):
+        found.append("needs at least one graded test cell, each with points > 0")
+    if _ABSOLUTE_PATH.search(code):
+        found.append("contains an absolute path")
+    if _DOWNLOAD.search(code):
+        found.append("downloads something")
+    if _RANDOM.search(code):
+        found.append("uses the global random state: use np.random.default_rng(seed)")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] in ("from-py", "to-py"):
+        import jupytext
+
+        src, dst = Path(argv[1]), Path(argv[2])
+        if argv[0] == "from-py":
+            write(normalize(jupytext.read(src, fmt="py:percent")), dst)
+        else:
+            jupytext.write(nbformat.read(src, as_version=4), dst, fmt="py:percent")
+        return 0
+    if argv and argv[0] in ("normalize", "check"):
+        paths = [Path(p) for p in argv[1:]] or source_notebooks()
+        if argv[0] == "normalize":
+            for path in paths:
+                write(normalize(nbformat.read(path, as_version=4)), path)
+            return 0
+        failed = False
+        for path in paths:
+            for problem in problems(path):
+                failed = True
+                print(f"{path}: {problem}")
+        return int(failed)
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
