@@ -99,7 +99,7 @@ def check_array(
         worst = _unravel(int(_argmax(error)), got.shape)
         raise AssertionError(
             f"{name}: {n_wrong} of {got.size} elements differ (shape {got.shape}); "
-            f"worst at index {tuple(int(i) for i in worst)}: expected {expected[worst]!r}, got {got[worst]!r}\n"
+            f"worst at index {tuple(int(i) for i in worst)}: expected {expected[worst].item()}, got {got[worst].item()}\n"
             f"expected:\n{_show(expected)}\ngot:\n{_show(got)}"
         )
 

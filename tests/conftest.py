@@ -1,0 +1,105 @@
+"""Shared fixtures: the repository's paths and one nbgrader round trip per assignment."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.release import REPO, assignments
+
+ASSIGNMENTS = assignments()
+BIN = str(Path(sys.executable).parent)
+
+
+def per_assignment(names=ASSIGNMENTS):
+    """Parametrize over assignments, keeping each assignment's tests on one xdist worker."""
+    return pytest.mark.parametrize(
+        "assignment", [pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in names]
+    )
+
+
+def nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run an nbgrader command with the environment's bin/ first on PATH (it calls alembic)."""
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
+                            capture_output=True, text=True)
+    if result.returncode:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@dataclass
+class RoundTrip:
+    """A temporary nbgrader course in which one assignment was released and autograded.
+
+    Student ``solution`` submitted the instructor's solution notebook; student ``stub``
+    submitted the untouched release.
+    """
+
+    assignment: str
+    course: Path
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.course / 'gradebook.db'}"
+
+    @property
+    def notebook(self) -> str:
+        return self.assignment  # one notebook per assignment, named after it
+
+    def released(self) -> Path:
+        return self.course / "release" / self.assignment / f"{self.notebook}.ipynb"
+
+    def autograded(self, student: str) -> nbformat.NotebookNode:
+        path = self.course / "autograded" / student / self.assignment / f"{self.notebook}.ipynb"
+        return nbformat.read(path, as_version=4)
+
+    def grades(self, student: str) -> dict[str, tuple[float, float]]:
+        """grade_id -> (score, max_score) of every graded cell, read from the gradebook."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            submission = gradebook.find_submission_notebook(self.notebook, self.assignment, student)
+            return {grade.name: (grade.score, grade.max_score) for grade in submission.grades}
+
+
+def make_roundtrip(assignment: str, root: Path, solutions: Path = REPO / "solutions") -> RoundTrip:
+    """Release ``solutions/<assignment>`` in a new course under ``root`` and autograde two students."""
+    course = root / "course"
+    shutil.copytree(solutions / assignment, course / "source" / assignment)
+    (course / "nbgrader_config.py").write_text(
+        f"load_subconfig({str(REPO / 'nbgrader_config.py')!r})\n"
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        "c.CourseDirectory.source_directory = 'source'\n"
+        "c.CourseDirectory.release_directory = 'release'\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{course / 'gradebook.db'}'\n"
+    )
+    roundtrip = RoundTrip(assignment, course)
+    nbgrader("generate_assignment", assignment, "--force", cwd=course)
+    for student, notebook in [
+        ("solution", course / "source" / assignment / f"{assignment}.ipynb"),
+        ("stub", roundtrip.released()),
+    ]:
+        target = course / "submitted" / student / assignment
+        target.mkdir(parents=True)
+        shutil.copy(notebook, target)
+    nbgrader("autograde", assignment, "--force", "--create", cwd=course)
+    return roundtrip
+
+
+_roundtrips: dict[str, RoundTrip] = {}
+
+
+@pytest.fixture
+def roundtrip(assignment: str, tmp_path_factory: pytest.TempPathFactory) -> RoundTrip:
+    """The assignment's round trip, made once per test session (per xdist worker)."""
+    if assignment not in _roundtrips:
+        _roundtrips[assignment] = make_roundtrip(assignment, tmp_path_factory.mktemp(assignment))
+    return _roundtrips[assignment]

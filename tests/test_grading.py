@@ -1,0 +1,122 @@
+"""course_utils.grading: type and shape before values, messages that teach, forbidden calls."""
+import sys
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from course_utils import grading
+from course_utils.grading import ForbiddenCallError, check_array, check_raises, check_scalar, forbidden
+
+
+class Liar:
+    """An answer object that claims to equal everything."""
+
+    shape = (3,)
+
+    def __eq__(self, other):
+        return True
+
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(3)
+
+
+class SubArray(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(self.shape, dtype=bool)
+
+
+def test_check_array_accepts_the_right_answer():
+    check_array(np.array([1.0, 2.0]), [1.0, 2.0 + 1e-12])
+
+
+@pytest.mark.parametrize("got", [Liar(), [1.0, 2.0, 3.0], np.zeros(3).view(SubArray), 3.0])
+def test_check_array_checks_the_type_first(got):
+    with pytest.raises(AssertionError, match=r"expected a numpy.ndarray of shape \(3,\), got"):
+        check_array(got, np.zeros(3), name="f(x)")
+
+
+def test_check_array_names_both_shapes():
+    with pytest.raises(AssertionError, match=r"f\(x\): expected shape \(2, 3\), got shape \(3, 2\)"):
+        check_array(np.zeros((3, 2)), np.zeros((2, 3)), name="f(x)")
+
+
+def test_check_array_checks_the_dtype():
+    with pytest.raises(AssertionError, match="dtype"):
+        check_array(np.zeros(3, dtype=np.int64), np.zeros(3))
+    check_array(np.zeros(3, dtype=np.int64), np.zeros(3), dtype_kind="fiu")
+
+
+def test_check_array_reports_the_worst_element():
+    expected = np.arange(6.0).reshape(2, 3)
+    got = expected.copy()
+    got[1, 2] += 5
+    got[0, 0] += 1
+    with pytest.raises(AssertionError, match=r"2 of 6 elements differ .* worst at index \(1, 2\): expected 5.0, got 10.0"):
+        check_array(got, expected)
+
+
+def test_check_array_does_not_trust_a_monkeypatched_numpy(monkeypatch):
+    monkeypatch.setattr(np, "isclose", lambda *args, **kwargs: np.ones(np.shape(args[0]), dtype=bool))
+    with pytest.raises(AssertionError, match="differ"):
+        check_array(np.ones(2), np.zeros(2))
+
+
+def test_check_scalar():
+    check_scalar(3, 3)
+    check_scalar(np.int64(3), 3)
+    check_scalar(0.1 + 0.2, 0.3)
+    for wrong_type in (3.0, True, "3", np.array([3])):
+        with pytest.raises(AssertionError, match="expected an int"):
+            check_scalar(wrong_type, 3)
+    with pytest.raises(AssertionError, match="expected 4, got 3"):
+        check_scalar(3, 4)
+    with pytest.raises(AssertionError, match="expected a number"):
+        check_scalar(Liar(), 1.5)
+
+
+def test_check_raises():
+    check_raises(ValueError, int, "x")
+    with pytest.raises(AssertionError, match="expected ValueError to be raised, but it returned 3"):
+        check_raises(ValueError, int, "3")
+    with pytest.raises(AssertionError, match="expected ValueError, got TypeError"):
+        check_raises(ValueError, int, None)
+
+
+def test_forbidden_blocks_functions_modules_and_aliases():
+    main = vars(sys.modules["__main__"])
+    main["_alias_of_convolve"] = np.convolve
+    original, original_correlate = np.convolve, scipy.signal.correlate
+    try:
+        with forbidden("numpy.convolve", "scipy.signal"):
+            with pytest.raises(ForbiddenCallError, match="numpy.convolve is not allowed"):
+                np.convolve([1.0], [1.0])
+            with pytest.raises(ForbiddenCallError, match="scipy.signal.correlate"):
+                scipy.signal.correlate([1.0], [1.0])
+            with pytest.raises(ForbiddenCallError):
+                main["_alias_of_convolve"]([1.0], [1.0])
+            import scipy.signal as again
+
+            with pytest.raises(ForbiddenCallError):
+                again.convolve([1.0], [1.0])
+            np.dot([1.0], [1.0])  # everything else still works
+        assert np.convolve is original and scipy.signal.correlate is original_correlate
+        assert main["_alias_of_convolve"] is original
+    finally:
+        del main["_alias_of_convolve"]
+
+
+def test_forbidden_restores_after_an_error_and_is_not_swallowed_by_check_raises():
+    def cheat(x):
+        return np.convolve(x, [1.0])
+
+    with forbidden("numpy.convolve"):
+        with pytest.raises(ForbiddenCallError):
+            check_raises(ValueError, cheat, [1.0])
+    assert cheat([2.0]).tolist() == [2.0]
+
+
+def test_forbidden_ignores_names_that_do_not_exist():
+    with forbidden("numpy.no_such_function", "no_such_module.f"):
+        pass
+    assert grading.forbidden is forbidden

@@ -1,0 +1,96 @@
+"""Every assignment, end to end through nbgrader.
+
+For each ``solutions/NN-topic/NN-topic.ipynb`` (discovered, so new notebooks are covered
+without editing this file):
+
+- the solution, submitted as a student and autograded, executes top to bottom with no
+  error in any cell and scores full marks on every graded cell;
+- the untouched release, autograded, scores zero on every graded cell, and nbgrader's
+  ``Validator(invert=True)`` (what the Validate button runs) finds no passing test;
+- the release contains neither solution code nor a hidden-test line;
+- the source notebook follows the style guide (``tools/notebook.py check``).
+"""
+from __future__ import annotations
+
+import re
+import sys
+
+import nbformat
+import pytest
+from conftest import REPO, per_assignment
+
+sys.path.insert(0, str(REPO / "tools"))
+import notebook as notebook_tool  # noqa: E402  (tools/notebook.py)
+
+pytestmark = pytest.mark.notebooks
+
+
+def _errors(nb: nbformat.NotebookNode) -> list[str]:
+    return [
+        f"cell {index} ({cell.metadata.get('nbgrader', {}).get('grade_id', 'no grade id')}): "
+        f"{output.ename}: {output.evalue}"
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
+
+
+@per_assignment()
+def test_solution_runs_clean_and_scores_full_marks(assignment, roundtrip):
+    errors = _errors(roundtrip.autograded("solution"))
+    assert not errors, "errors in the solution notebook:\n" + "\n".join(errors)
+    grades = roundtrip.grades("solution")
+    assert grades, f"{assignment} has no graded cell"
+    short = {grade_id: f"{score}/{max_score}" for grade_id, (score, max_score) in grades.items() if score != max_score}
+    assert short == {}, f"graded cells of the solution that lost points: {short}"
+
+
+@per_assignment()
+def test_release_fails_every_graded_test(assignment, roundtrip):
+    passed = {grade_id: score for grade_id, (score, _) in roundtrip.grades("stub").items() if score != 0}
+    assert passed == {}, f"graded cells that give points to the untouched stub: {passed}"
+
+    from nbgrader.validator import Validator
+
+    results = Validator(invert=True).validate(str(roundtrip.released()))
+    assert "changed" not in results and "type_changed" not in results, results
+    assert results.get("passed", []) == [], "test cells that pass on the stub:\n" + "\n---\n".join(
+        cell["source"] for cell in results["passed"]
+    )
+
+
+def _block_lines(source: str, begin: str, end: str) -> list[str]:
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside and len(line.strip()) > 3:
+            lines.append(line.strip())
+    return lines
+
+
+@per_assignment()
+def test_release_has_no_solution_or_hidden_test(assignment, roundtrip):
+    source = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    release = nbformat.read(roundtrip.released(), as_version=4)
+    released = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in release.cells
+                if "nbgrader" in cell.metadata}
+    text = "\n".join(cell.source for cell in release.cells)
+    assert not re.search(r"BEGIN (SOLUTION|HIDDEN TESTS)|END (SOLUTION|HIDDEN TESTS)", text)
+    for cell in source.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is None:
+            continue
+        secret = _block_lines(cell.source, "BEGIN SOLUTION", "END SOLUTION") + _block_lines(
+            cell.source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+        released_lines = {line.strip() for line in released[grade_id].splitlines()}
+        leaked = [line for line in secret if line in released_lines]
+        assert leaked == [], f"{grade_id}: released lines from a solution or hidden-test block: {leaked}"
+
+
+@per_assignment()
+def test_source_follows_the_style_guide(assignment):
+    assert notebook_tool.problems(REPO / "solutions" / assignment / f"{assignment}.ipynb") == []

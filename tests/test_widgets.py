@@ -1,0 +1,28 @@
+"""InteractivePlot redraws on change and leaves a static PNG for headless runs."""
+import ipywidgets as widgets
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from course_utils.widgets import InteractivePlot  # noqa: E402
+
+
+def test_redraws_on_change_and_offers_a_png_fallback():
+    calls = []
+
+    def draw(width):
+        calls.append(width)
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, width])
+        return fig
+
+    slider = widgets.IntSlider(value=1, min=1, max=5)
+    plot = InteractivePlot(draw, {"width": slider})
+    assert calls == [1]
+    slider.value = 3
+    assert calls == [1, 3] and plot.values() == {"width": 3}
+    bundle = plot._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["image/png"].startswith("iVBOR")  # base64 of the PNG signature
+    assert plt.get_fignums() == []  # every figure was closed
