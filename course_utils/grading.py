@@ -35,6 +35,9 @@ _array2string = np.array2string
 _issubdtype = np.issubdtype
 _type = builtins.type
 _isinstance = builtins.isinstance
+_INTEGER_TYPES = frozenset({int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+                            np.intc, np.uintc, np.longlong, np.ulonglong})
+_FLOAT_TYPES = frozenset({float, np.float16, np.float32, np.float64, np.longdouble})
 
 
 class ForbiddenCallError(AssertionError):
@@ -111,8 +114,9 @@ def check_scalar(got, expected, *, name: str = "result", rtol: float = 1e-9, ato
     refused); otherwise any real number is compared with the tolerances.
     """
     integral = _isinstance(expected, (int, np.integer)) and not _isinstance(expected, bool)
-    accepted = (int, np.integer) if integral else (int, float, np.integer, np.floating)
-    if _isinstance(got, bool) or not _isinstance(got, accepted):
+    # Exact types: a subclass of float could override __float__ to return the expected value.
+    accepted = _INTEGER_TYPES if integral else _INTEGER_TYPES | _FLOAT_TYPES
+    if _type(got) not in accepted:
         kind = "an int" if integral else "a number"
         raise AssertionError(f"{name}: expected {kind} ({expected!r}), got {_type(got).__name__} {got!r}")
     if integral:

@@ -1,0 +1,110 @@
+"""conv_transpose2d (the "deconvolution" of decoders and upsampling) and its backward pass.
+
+A transposed convolution is the adjoint of a convolution: its forward pass is conv2d's
+input gradient (``weight^T @ x`` scattered with col2im) and its input gradient is a conv2d
+forward pass (lecture 18, the Toeplitz view: ``y = T x`` and ``x' = T^T y``; Goodfellow et
+al., *Deep Learning*, ch. 9: "deconvolution", multiplication by the transposed matrix). No new
+algorithm lives here, only the bookkeeping of shapes.
+"""
+from __future__ import annotations
+
+from . import _args
+from ._im2col import im2col
+from .conv import _input_grad, _product, _weight_grad
+
+
+def _setup(x, weight, bias, stride, padding, output_padding, groups, dilation):
+    """Validate; return ``(stride, pads, dilation, out_shape)`` of the transposed convolution."""
+    _args.float_array(x, "x", ndim=4)
+    _args.float_array(weight, "weight", ndim=4)
+    if bias is not None:
+        _args.float_array(bias, "bias", ndim=1)
+    _args.same_dtype(x, "x", weight=weight, bias=bias)
+    _args.groups_int(groups)
+    n, c_in, h, w = x.shape
+    if weight.shape[0] != c_in:
+        raise ValueError(
+            f"conv_transpose2d: x has {c_in} channels (shape {x.shape}) but weight {weight.shape} "
+            f"expects weight.shape[0] = {weight.shape[0]} (weight is (C_in, C_out / groups, kH, kW))"
+        )
+    if c_in % groups:
+        raise ValueError(f"groups={groups} must divide the input channels (x.shape[1] = {c_in})")
+    c_out = weight.shape[1] * groups
+    if bias is not None and bias.shape != (c_out,):
+        raise ValueError(
+            f"bias must have shape ({c_out},) to match weight {weight.shape} and groups={groups}, got {bias.shape}"
+        )
+    if isinstance(padding, str):
+        raise ValueError(f"conv_transpose2d takes an int or a tuple as padding, got {padding!r}")
+    stride = _args.int_tuple(stride, "stride", 2, 1)
+    dilation = _args.int_tuple(dilation, "dilation", 2, 1)
+    pad = _args.int_tuple(padding, "padding", 2, 0)
+    output_padding = _args.int_tuple(output_padding, "output_padding", 2, 0)
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= s and op >= d:
+            raise ValueError(
+                f"output_padding {output_padding} must be smaller than either stride {stride} or dilation {dilation}"
+            )
+    if 0 in x.shape or 0 in weight.shape:
+        raise ValueError(f"conv_transpose2d: empty input: x {x.shape}, weight {weight.shape}")
+    out_hw = tuple(
+        (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for size, s, p, d, k, op in zip((h, w), stride, pad, dilation, weight.shape[2:], output_padding)
+    )
+    if min(out_hw) < 1:
+        raise ValueError(
+            f"conv_transpose2d: the output size {out_hw} is not positive for x {x.shape}, weight "
+            f"{weight.shape}, stride {stride}, padding {pad}, dilation {dilation}: reduce the padding"
+        )
+    return stride, tuple((p, p) for p in pad), dilation, (n, c_out, *out_hw)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution, as ``torch.nn.functional.conv_transpose2d``.
+
+    Each input pixel ``x[n, c, h, w]`` adds ``x[n, c, h, w] * weight[c, o, :, :]`` (dilated)
+    to the output window starting at ``(h*sH - pH, w*sW - pW)``. It is the adjoint of
+    :func:`conv2d` with the same weight, stride, padding, dilation and groups:
+    ``<conv2d(a, W), b> = <a, conv_transpose2d(b, W)>``.
+
+    Inputs:
+    - x: ``(N, C_in, H, W)`` float32 or float64.
+    - weight: ``(C_in, C_out / groups, kH, kW)``, same dtype.
+    - bias: ``(C_out,)`` or None.
+    - stride, padding, dilation: int or pair (padding is removed from the output's borders).
+    - output_padding: int or pair added to one side of the output, each smaller than the
+      stride or the dilation (it picks among the input sizes a strided conv2d maps to H).
+    - groups: int dividing ``C_in``.
+
+    Returns:
+    - out: ``(N, C_out, H_out, W_out)``, with
+      ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + output_padding_H + 1`` (likewise ``W_out``).
+    """
+    stride, pads, dilation, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    out = _input_grad(x, weight, groups, out_shape, stride, pads, dilation)
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
+
+
+def conv_transpose2d_backward(
+    grad_out, x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """Gradients of :func:`conv_transpose2d` with respect to its array arguments.
+
+    Inputs:
+    - grad_out: ``(N, C_out, H_out, W_out)``.
+    - x, weight, bias, stride, padding, output_padding, groups, dilation: as given to
+      :func:`conv_transpose2d`.
+
+    Returns ``(grad_x, grad_weight, grad_bias)`` of shapes ``(N, C_in, H, W)``,
+    ``(C_in, C_out / groups, kH, kW)`` and ``(C_out,)`` (None when ``bias`` is None).
+    grad_x is ``conv2d(grad_out, weight, ...)`` cropped to ``(H, W)``.
+    """
+    stride, pads, dilation, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    _args.grad_out_array(grad_out, out_shape, x)
+    cols = im2col(grad_out, weight.shape[2:], stride, pads, dilation, x.shape[2:], groups)
+    grad_x = _product(cols, weight, groups, x.shape[0], x.shape[2:])
+    grad_weight = _weight_grad(x, cols, weight.shape, groups)
+    grad_bias = None if bias is None else grad_out.sum(axis=(0, 2, 3))
+    return grad_x, grad_weight, grad_bias

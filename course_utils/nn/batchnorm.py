@@ -1,0 +1,154 @@
+"""Batch normalisation of 2-D feature maps: ``batch_norm2d``, ``batch_norm2d_backward`` and ``BatchNorm2d``.
+
+Each channel is normalised over the batch and both spatial axes, then scaled and shifted
+(Ioffe & Szegedy, 2015, "Batch normalization"). PyTorch's conventions: ``eps = 1e-5``; the
+*biased* batch variance normalises, the *unbiased* one feeds the running estimate;
+``running = (1 - momentum) * running + momentum * batch_statistic``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from course_utils.nn.module import Module, Parameter
+
+_AXES = (0, 2, 3)  # everything but the channel axis of (N, C, H, W)
+
+
+def _per_channel(v: np.ndarray) -> np.ndarray:
+    return v.reshape(1, -1, 1, 1)
+
+
+def batch_norm2d(x, weight, bias, mean=None, var=None, eps=1e-5):
+    """Normalise each channel of ``x``, then scale by ``weight`` and shift by ``bias``.
+
+    ``y = weight * (x - mean) / sqrt(var + eps) + bias`` per channel ``c``.
+
+    Parameters
+    ----------
+    x : ndarray, shape ``(N, C, H, W)``
+    weight, bias : ndarray, shape ``(C,)``
+        The scale gamma and shift beta.
+    mean, var : ndarray, shape ``(C,)``, or None
+        Statistics to normalise with (evaluation mode). None (training mode): the batch's own
+        mean and biased variance over ``N, H, W``.
+    eps : float
+
+    Returns
+    -------
+    y : ndarray, shape ``(N, C, H, W)``
+    """
+    if not isinstance(x, np.ndarray) or x.ndim != 4:
+        raise ValueError(f"x must be a 4-D array (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
+    if (mean is None) != (var is None):
+        raise ValueError("mean and var must be given together (evaluation) or both be None (training)")
+    if mean is None:
+        mean, var = x.mean(axis=_AXES), x.var(axis=_AXES)
+    x_hat = (x - _per_channel(mean)) / np.sqrt(_per_channel(var) + eps)
+    return _per_channel(weight) * x_hat + _per_channel(bias)
+
+
+def batch_norm2d_backward(grad_out, x, weight, bias, mean=None, var=None, eps=1e-5):
+    """Gradients of ``batch_norm2d`` (same arguments, after ``grad_out``).
+
+    With ``mean`` and ``var`` given they are constants and ``grad_x = grad_out * weight / sqrt(var + eps)``.
+    Without, they are the batch's statistics and depend on ``x``; with ``m = N * H * W`` and
+    ``g = grad_out * weight`` per channel,
+    ``grad_x = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + eps)``.
+
+    Parameters
+    ----------
+    grad_out : ndarray, shape ``(N, C, H, W)``
+    x, weight, bias, mean, var, eps : as in ``batch_norm2d``
+
+    Returns
+    -------
+    grad_x : ndarray, shape ``(N, C, H, W)``
+    grad_weight, grad_bias : ndarray, shape ``(C,)``
+    """
+    if grad_out.shape != x.shape:
+        raise ValueError(f"grad_out must have x's shape {x.shape}, got {grad_out.shape}")
+    training = mean is None
+    if training:
+        mean, var = x.mean(axis=_AXES), x.var(axis=_AXES)
+    inv_std = 1.0 / np.sqrt(_per_channel(var) + eps)
+    x_hat = (x - _per_channel(mean)) * inv_std
+    grad_weight = (grad_out * x_hat).sum(axis=_AXES)
+    grad_bias = grad_out.sum(axis=_AXES)
+    g = grad_out * _per_channel(weight)
+    if training:
+        g = g - g.mean(axis=_AXES, keepdims=True) - x_hat * (g * x_hat).mean(axis=_AXES, keepdims=True)
+    return g * inv_std, grad_weight, grad_bias
+
+
+class BatchNorm2d(Module):
+    """Batch normalisation layer for ``(N, C, H, W)`` feature maps.
+
+    In training mode (``model.train()``) it normalises with the batch's statistics and updates
+    ``running_mean`` and ``running_var``; in evaluation mode (``model.eval()``) it normalises
+    with those running estimates, so one image's output no longer depends on its batch.
+
+    Parameters
+    ----------
+    num_features : int
+        ``C``.
+    eps : float
+    momentum : float
+        Weight of the new batch in the running averages (PyTorch's convention, default 0.1).
+    dtype : numpy dtype
+        float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight, bias : Parameter, shape ``(C,)``
+        Start at ones and zeros.
+    running_mean, running_var : ndarray, shape ``(C,)``
+        Start at zeros and ones; not parameters (no gradient).
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+        super().__init__()
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
+            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        self.num_features = int(num_features)
+        self.eps = float(eps)
+        self.momentum = float(momentum)
+        self.weight = Parameter(np.ones(num_features, dtype=dtype))
+        self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        self.running_mean = np.zeros(num_features, dtype=dtype)
+        self.running_var = np.ones(num_features, dtype=dtype)
+        self.x = None
+        self.stats = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(N, C, H, W)`` -> ``(N, C, H, W)``."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"BatchNorm2d: x must be a numpy.ndarray, got {type(x).__name__}")
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d: x must have shape (N, {self.num_features}, H, W), got {x.shape}")
+        self.x = x.astype(self.weight.data.dtype, copy=False)
+        if self.training:
+            m = x.shape[0] * x.shape[2] * x.shape[3]
+            if m < 2:
+                raise ValueError(f"BatchNorm2d: training needs more than 1 value per channel, got x of shape {x.shape}")
+            mean, var = self.x.mean(axis=_AXES), self.x.var(axis=_AXES)
+            self.running_mean[:] = (1 - self.momentum) * self.running_mean + self.momentum * mean
+            self.running_var[:] = (1 - self.momentum) * self.running_var + self.momentum * var * m / (m - 1)
+            self.stats = (None, None)
+        else:
+            self.stats = (self.running_mean.copy(), self.running_var.copy())
+        return batch_norm2d(self.x, self.weight.data, self.bias.data, *self.stats, eps=self.eps)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` ``(N, C, H, W)`` -> ``grad_x`` ``(N, C, H, W)``; accumulates weight/bias grads."""
+        x = self._cached("x")
+        grad_x, grad_weight, grad_bias = batch_norm2d_backward(
+            grad_out, x, self.weight.data, self.bias.data, *self.stats, eps=self.eps
+        )
+        self.weight.accumulate(grad_weight)
+        self.bias.accumulate(grad_bias)
+        return grad_x
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine=True, track_running_stats=True"

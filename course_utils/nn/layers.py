@@ -1,0 +1,381 @@
+"""Layers with parameters or shapes to remember: Conv2d, ConvTranspose2d, Linear, MaxPool2d,
+AvgPool2d, ReLU, Flatten.
+
+Each layer is a thin ``Module`` around an operation of ``course_utils.functional`` and its
+``_backward``: the layer stores the arguments and parameters, caches the input in ``forward``
+and hands both to the backward operation. Arguments, defaults and ``repr`` follow ``torch.nn``.
+
+Weights start with He (Kaiming) normal initialisation, ``N(0, 2 / fan_in)`` (He et al., 2015,
+"Delving deep into rectifiers"), drawn from the ``rng`` given (``np.random.default_rng(0)``
+by default), so a network built twice with the same generator seed is the same network;
+biases start at zero.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from course_utils import functional as F
+from course_utils.nn.module import Module, Parameter
+
+
+def _pair(value, name: str, *, minimum: int) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``; raise if not two ints ``>= minimum``."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+        or min(pair) < minimum
+    ):
+        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _channels(in_channels, out_channels, groups) -> tuple[int, int, int]:
+    c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
+    groups = _positive_int(groups, "groups")
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"in_channels ({c_in}) and out_channels ({c_out}) must be divisible by groups ({groups})")
+    return c_in, c_out, groups
+
+
+def _he_normal(shape: tuple[int, ...], fan_in: int, rng, dtype) -> Parameter:
+    rng = np.random.default_rng(0) if rng is None else rng
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return Parameter((rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(dtype))
+
+
+def _input(x, name: str, *, dtype=None, ndim: int | None = None, size: int | None = None) -> np.ndarray:
+    """``x`` as an array of ``dtype`` (if given); check its number of dimensions and ``x.shape[1]``."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: x must be a numpy.ndarray, got {type(x).__name__}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name}: x must have {ndim} dimensions, got shape {x.shape}")
+    if size is not None and x.shape[1] != size:
+        raise ValueError(f"{name}: x.shape[1] must be {size}, got shape {x.shape}")
+    return x if dtype is None else x.astype(dtype, copy=False)
+
+
+class _Weighted(Module):
+    """A layer with a ``weight`` Parameter and an optional ``bias`` Parameter (None without bias)."""
+
+    def _bias_data(self) -> np.ndarray | None:
+        return None if self.bias is None else self.bias.data
+
+    def _accumulate(self, grad_weight: np.ndarray, grad_bias: np.ndarray | None) -> None:
+        self.weight.accumulate(grad_weight)
+        if self.bias is not None:
+            self.bias.accumulate(grad_bias)
+
+
+def _conv_repr(layer, extras: dict) -> str:
+    text = f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}, stride={layer.stride}"
+    for key, (value, default) in extras.items():
+        if value != default:
+            text += f", {key}={value}"
+    return text
+
+
+class Conv2d(_Weighted):
+    """2-D convolution (cross-correlation) layer: ``y = conv2d(x, weight, bias, ...)``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        ``C_in`` and ``C_out``; both divisible by ``groups``.
+    kernel_size, stride, dilation : int or (int, int)
+    padding : int, (int, int), "valid" or "same"
+    groups : int
+    bias : bool
+    rng : numpy.random.Generator, optional
+        Draws the He-normal weights (``fan_in = C_in / groups * kH * kW``).
+    dtype : numpy dtype
+        float32 (default) or float64 (for gradient checks); inputs are cast to it.
+
+    Shapes
+    ------
+    weight: ``(C_out, C_in / groups, kH, kW)``; bias: ``(C_out,)``;
+    x: ``(N, C_in, H, W)`` -> y: ``(N, C_out, H_out, W_out)`` with
+    ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_channels, self.out_channels, self.groups = _channels(in_channels, out_channels, groups)
+        self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = _pair(stride, "stride", minimum=1)
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", minimum=0)
+        self.dilation = _pair(dilation, "dilation", minimum=1)
+        c_in = self.in_channels // self.groups
+        fan_in = c_in * math.prod(self.kernel_size)
+        self.weight = _he_normal((self.out_channels, c_in, *self.kernel_size), fan_in, rng, dtype)
+        self.bias = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
+        self.x = None
+
+    def _args(self) -> dict:
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
+        self.x = _input(x, "Conv2d", dtype=self.weight.data.dtype, ndim=4, size=self.in_channels)
+        return F.conv2d(self.x, self.weight.data, self._bias_data(), **self._args())
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` ``(N, C_out, H_out, W_out)`` -> ``grad_x`` ``(N, C_in, H, W)``.
+
+        Adds the gradients of ``weight`` and ``bias`` to their ``.grad``.
+        """
+        x = self._cached("x")
+        grad_x, grad_weight, grad_bias = F.conv2d_backward(
+            grad_out, x, self.weight.data, self._bias_data(), **self._args()
+        )
+        self._accumulate(grad_weight, grad_bias)
+        return grad_x
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self, {"padding": (self.padding, (0, 0)), "dilation": (self.dilation, (1, 1)),
+                                 "groups": (self.groups, 1), "bias": (self.bias is not None, True)})
+
+
+class ConvTranspose2d(_Weighted):
+    """2-D transposed convolution layer (the gradient of ``conv2d`` with respect to its input).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        ``C_in`` and ``C_out``; both divisible by ``groups``.
+    kernel_size, stride, padding, output_padding, dilation : int or (int, int)
+        ``output_padding`` (each ``< stride`` or ``< dilation``) adds rows/columns at the bottom/right.
+    groups : int
+    bias : bool
+    rng : numpy.random.Generator, optional
+        Draws the He-normal weights with ``fan_in = C_in / groups * kH * kW`` (the inputs that meet
+        one output at stride 1).
+    dtype : numpy dtype
+        float32 (default) or float64.
+
+    Shapes
+    ------
+    weight: ``(C_in, C_out / groups, kH, kW)`` (PyTorch's layout); bias: ``(C_out,)``;
+    x: ``(N, C_in, H, W)`` -> y: ``(N, C_out, H_out, W_out)`` with
+    ``H_out = (H - 1) * sH - 2 * pH + dH * (kH - 1) + output_padding_H + 1`` (likewise ``W_out``).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_channels, self.out_channels, self.groups = _channels(in_channels, out_channels, groups)
+        self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = _pair(stride, "stride", minimum=1)
+        self.padding = _pair(padding, "padding", minimum=0)
+        self.output_padding = _pair(output_padding, "output_padding", minimum=0)
+        self.dilation = _pair(dilation, "dilation", minimum=1)
+        fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
+        shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        self.weight = _he_normal(shape, fan_in, rng, dtype)
+        self.bias = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
+        self.x = None
+
+    def _args(self) -> dict:
+        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
+                    groups=self.groups, dilation=self.dilation)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
+        self.x = _input(x, "ConvTranspose2d", dtype=self.weight.data.dtype, ndim=4, size=self.in_channels)
+        return F.conv_transpose2d(self.x, self.weight.data, self._bias_data(), **self._args())
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` ``(N, C_out, H_out, W_out)`` -> ``grad_x`` ``(N, C_in, H, W)``.
+
+        Adds the gradients of ``weight`` and ``bias`` to their ``.grad``.
+        """
+        x = self._cached("x")
+        grad_x, grad_weight, grad_bias = F.conv_transpose2d_backward(
+            grad_out, x, self.weight.data, self._bias_data(), **self._args()
+        )
+        self._accumulate(grad_weight, grad_bias)
+        return grad_x
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self, {"padding": (self.padding, (0, 0)), "output_padding": (self.output_padding, (0, 0)),
+                                 "dilation": (self.dilation, (1, 1)), "groups": (self.groups, 1),
+                                 "bias": (self.bias is not None, True)})
+
+
+class Linear(_Weighted):
+    """Fully connected layer: ``y = x @ weight.T + bias``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+    rng : numpy.random.Generator, optional
+        Draws the He-normal weights (``fan_in = in_features``).
+    dtype : numpy dtype
+        float32 (default) or float64.
+
+    Shapes
+    ------
+    weight: ``(out_features, in_features)``; bias: ``(out_features,)``;
+    x: ``(*, in_features)`` -> y: ``(*, out_features)`` (usually ``(N, in_features)`` -> ``(N, out_features)``).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features")
+        self.out_features = _positive_int(out_features, "out_features")
+        self.weight = _he_normal((self.out_features, self.in_features), self.in_features, rng, dtype)
+        self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
+        self.x = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(*, in_features)`` -> ``(*, out_features)``."""
+        self.x = _input(x, "Linear", dtype=self.weight.data.dtype)
+        if self.x.ndim < 1 or self.x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear: x.shape[-1] must be {self.in_features}, got shape {self.x.shape}")
+        return F.linear(self.x, self.weight.data, self._bias_data())
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` ``(*, out_features)`` -> ``grad_x`` ``(*, in_features)``.
+
+        Adds the gradients of ``weight`` and ``bias`` to their ``.grad``.
+        """
+        x = self._cached("x")
+        grad_x, grad_weight, grad_bias = F.linear_backward(grad_out, x, self.weight.data, self._bias_data())
+        self._accumulate(grad_weight, grad_bias)
+        return grad_x
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class MaxPool2d(Module):
+    """Max pooling over ``kernel_size`` windows of each channel.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int, (int, int) or None
+        None (default) means ``stride = kernel_size``.
+    padding : int or (int, int)
+        Implicit ``-inf`` padding, at most half the kernel.
+    dilation : int or (int, int)
+
+    Shapes
+    ------
+    x: ``(N, C, H, W)`` -> y: ``(N, C, H_out, W_out)``,
+    ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.dilation = dilation
+        for name in ("kernel_size", "stride", "dilation"):
+            _pair(getattr(self, name), name, minimum=1)
+        _pair(padding, "padding", minimum=0)
+        self.x = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
+        self.x = _input(x, "MaxPool2d", ndim=4)
+        return F.max_pool2d(self.x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` ``(N, C, H_out, W_out)`` -> ``grad_x`` ``(N, C, H, W)`` (to each window's max)."""
+        x = self._cached("x")
+        return F.max_pool2d_backward(grad_out, x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}")
+
+
+class AvgPool2d(Module):
+    """Average pooling over ``kernel_size`` windows of each channel (zero padding counts in the mean).
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int, (int, int) or None
+        None (default) means ``stride = kernel_size``.
+    padding : int or (int, int)
+
+    Shapes
+    ------
+    x: ``(N, C, H, W)`` -> y: ``(N, C, H_out, W_out)``,
+    ``H_out = floor((H + 2 * pH - kH) / sH) + 1`` (likewise ``W_out``).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        for name in ("kernel_size", "stride"):
+            _pair(getattr(self, name), name, minimum=1)
+        _pair(padding, "padding", minimum=0)
+        self.x = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
+        self.x = _input(x, "AvgPool2d", ndim=4)
+        return F.avg_pool2d(self.x, self.kernel_size, self.stride, self.padding)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` ``(N, C, H_out, W_out)`` -> ``grad_x`` ``(N, C, H, W)`` (shared by each window)."""
+        return F.avg_pool2d_backward(grad_out, self._cached("x"), self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class ReLU(Module):
+    """``y = max(x, 0)`` elementwise; any shape."""
+
+    def __init__(self):
+        super().__init__()
+        self.x = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = _input(x, "ReLU")
+        return F.relu(self.x)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` (shape of x) -> ``grad_x = grad_out * (x > 0)``."""
+        return F.relu_backward(grad_out, self._cached("x"))
+
+
+class Flatten(Module):
+    """Flatten all but the batch dimension: ``(N, d1, d2, ...)`` -> ``(N, d1 * d2 * ...)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.shape = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = _input(x, "Flatten")
+        if x.ndim < 1:
+            raise ValueError(f"Flatten: x needs a batch dimension, got shape {x.shape}")
+        self.shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` ``(N, d1 * d2 * ...)`` -> ``(N, d1, d2, ...)``."""
+        return grad_out.reshape(self._cached("shape"))
+
+    def extra_repr(self) -> str:
+        return "start_dim=1, end_dim=-1"

@@ -1,0 +1,35 @@
+"""``CrossEntropyLoss``: softmax and negative log-likelihood, averaged over the batch."""
+from __future__ import annotations
+
+import numpy as np
+
+from course_utils import functional as F
+from course_utils.nn.module import Module
+
+
+class CrossEntropyLoss(Module):
+    """Mean cross-entropy of class scores against integer labels, as ``torch.nn.CrossEntropyLoss()``.
+
+    ``loss = mean_i( -log softmax(logits_i)[targets_i] )``.
+
+    ``forward(logits, targets)`` (also ``loss_fn(logits, targets)``) returns the loss and caches its
+    inputs; ``backward()`` then returns the gradient with respect to ``logits``, which is
+    ``(softmax(logits) - one_hot(targets)) / N``.
+
+    Shapes
+    ------
+    logits: ``(N, K)`` float; targets: ``(N,)`` int in ``[0, K)``; loss: float; grad_logits: ``(N, K)``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.logits = None
+        self.targets = None
+
+    def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
+        self.logits, self.targets = logits, targets
+        return float(F.cross_entropy(logits, targets))
+
+    def backward(self, grad_out: float = 1.0) -> np.ndarray:
+        """``grad_out`` (the gradient of the final objective with respect to the loss, 1 by default) -> ``(N, K)``."""
+        return F.cross_entropy_backward(grad_out, self._cached("logits"), self.targets)
