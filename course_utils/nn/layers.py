@@ -85,7 +85,34 @@ def _conv_repr(layer, extras: dict) -> str:
     return text
 
 
-class Conv2d(_Weighted):
+class _Convolution(_Weighted):
+    """Forward and backward shared by ``Conv2d`` and ``ConvTranspose2d``.
+
+    The two differ only in the ``course_utils.functional`` op they call, named by ``_op``
+    (looked up at call time) and its ``<op>_backward``, and in the arguments ``_args()`` returns.
+    """
+
+    _op = ""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
+        self.x = _input(x, type(self).__name__, dtype=self.weight.data.dtype, ndim=4, size=self.in_channels)
+        return getattr(F, self._op)(self.x, self.weight.data, self._bias_data(), **self._args())
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` ``(N, C_out, H_out, W_out)`` -> ``grad_x`` ``(N, C_in, H, W)``.
+
+        Adds the gradients of ``weight`` and ``bias`` to their ``.grad``.
+        """
+        x = self._cached("x")
+        grad_x, grad_weight, grad_bias = getattr(F, self._op + "_backward")(
+            grad_out, x, self.weight.data, self._bias_data(), **self._args()
+        )
+        self._accumulate(grad_weight, grad_bias)
+        return grad_x
+
+
+class Conv2d(_Convolution):
     """2-D convolution (cross-correlation) layer: ``y = conv2d(x, weight, bias, ...)``.
 
     Parameters
@@ -108,6 +135,8 @@ class Conv2d(_Weighted):
     ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
     """
 
+    _op = "conv2d"
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, *, rng=None, dtype=np.float32):
         super().__init__()
@@ -125,29 +154,12 @@ class Conv2d(_Weighted):
     def _args(self) -> dict:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
-        self.x = _input(x, "Conv2d", dtype=self.weight.data.dtype, ndim=4, size=self.in_channels)
-        return F.conv2d(self.x, self.weight.data, self._bias_data(), **self._args())
-
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` ``(N, C_out, H_out, W_out)`` -> ``grad_x`` ``(N, C_in, H, W)``.
-
-        Adds the gradients of ``weight`` and ``bias`` to their ``.grad``.
-        """
-        x = self._cached("x")
-        grad_x, grad_weight, grad_bias = F.conv2d_backward(
-            grad_out, x, self.weight.data, self._bias_data(), **self._args()
-        )
-        self._accumulate(grad_weight, grad_bias)
-        return grad_x
-
     def extra_repr(self) -> str:
         return _conv_repr(self, {"padding": (self.padding, (0, 0)), "dilation": (self.dilation, (1, 1)),
                                  "groups": (self.groups, 1), "bias": (self.bias is not None, True)})
 
 
-class ConvTranspose2d(_Weighted):
+class ConvTranspose2d(_Convolution):
     """2-D transposed convolution layer (the gradient of ``conv2d`` with respect to its input).
 
     Parameters
@@ -171,6 +183,8 @@ class ConvTranspose2d(_Weighted):
     ``H_out = (H - 1) * sH - 2 * pH + dH * (kH - 1) + output_padding_H + 1`` (likewise ``W_out``).
     """
 
+    _op = "conv_transpose2d"
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, *, rng=None, dtype=np.float32):
         super().__init__()
@@ -189,23 +203,6 @@ class ConvTranspose2d(_Weighted):
     def _args(self) -> dict:
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
                     groups=self.groups, dilation=self.dilation)
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
-        self.x = _input(x, "ConvTranspose2d", dtype=self.weight.data.dtype, ndim=4, size=self.in_channels)
-        return F.conv_transpose2d(self.x, self.weight.data, self._bias_data(), **self._args())
-
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` ``(N, C_out, H_out, W_out)`` -> ``grad_x`` ``(N, C_in, H, W)``.
-
-        Adds the gradients of ``weight`` and ``bias`` to their ``.grad``.
-        """
-        x = self._cached("x")
-        grad_x, grad_weight, grad_bias = F.conv_transpose2d_backward(
-            grad_out, x, self.weight.data, self._bias_data(), **self._args()
-        )
-        self._accumulate(grad_weight, grad_bias)
-        return grad_x
 
     def extra_repr(self) -> str:
         return _conv_repr(self, {"padding": (self.padding, (0, 0)), "output_padding": (self.output_padding, (0, 0)),
