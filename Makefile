@@ -35,7 +35,7 @@ release: env
 
 bench: env
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python bench/notebook_budget.py
-	$(BIN)/python bench/conv_speed.py
+	$(BIN)/python bench/conv_speed.py --threads 1 --cpu-time --repeat 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache artifacts

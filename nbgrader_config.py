@@ -24,10 +24,12 @@ c.IgnorePattern.pattern = r"(?s).*"
 # A student who deletes a graded cell gets it back from the gradebook.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback never shows hidden tests.
+# Feedback never shows hidden tests: their lines are scrubbed from every output (tracebacks
+# included), then ClearHiddenTests removes them from the source.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "course_utils.instructor.feedback.ScrubHiddenTests",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "nbgrader.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False

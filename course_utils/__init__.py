@@ -9,6 +9,7 @@ Modules, one idea each:
 - ``course_utils.nn``: layers with forward/backward, BatchNorm2d, loss, SGD/Adam, ``fit``.
 - ``course_utils.plots``: figures of images, kernels, feature maps and filter grids.
 - ``course_utils.release``: regenerate the student release ``notebooks/`` from ``solutions/``.
+- ``course_utils.cli`` and ``course_utils.instructor``: the instructor's ``course`` command (release, grade, feedback, report).
 """
 
 __version__ = "0.1.0"

@@ -7,17 +7,20 @@ without editing this file):
   error in any cell and scores full marks on every graded cell;
 - the untouched release, autograded, scores zero on every graded cell, and nbgrader's
   ``Validator(invert=True)`` (what the Validate button runs) finds no passing test;
-- the release contains neither solution code nor a hidden-test line;
+- the release contains neither solution code nor a hidden-test line, and neither does the
+  feedback that ``nbgrader generate_feedback`` writes for the stub (whose hidden tests fail
+  with tracebacks);
 - the source notebook follows the style guide (``tools/notebook.py check``).
 """
 from __future__ import annotations
 
+import html
 import re
 import sys
 
 import nbformat
 import pytest
-from conftest import REPO, per_assignment
+from conftest import REPO, nbgrader, per_assignment
 
 sys.path.insert(0, str(REPO / "tools"))
 import notebook as notebook_tool  # noqa: E402  (tools/notebook.py)
@@ -60,17 +63,17 @@ def test_release_fails_every_graded_test(assignment, roundtrip):
     )
 
 
-def _split(source: str) -> tuple[set[str], set[str]]:
-    """(secret, public) stripped lines of a source cell: inside or outside the SOLUTION/HIDDEN TESTS blocks."""
+def _secret_lines(source: str, blocks: str = "SOLUTION|HIDDEN TESTS") -> set[str]:
+    """Stripped lines inside a cell's BEGIN/END ``blocks`` that do not also stand outside them."""
     secret, public, inside = set(), set(), False
     for line in source.splitlines():
-        if re.search(r"BEGIN (SOLUTION|HIDDEN TESTS)", line):
+        if re.search(rf"BEGIN ({blocks})", line):
             inside = True
-        elif re.search(r"END (SOLUTION|HIDDEN TESTS)", line):
+        elif re.search(rf"END ({blocks})", line):
             inside = False
         else:
             (secret if inside else public).add(line.strip())
-    return secret, public
+    return {line for line in secret - public if len(line) > 3}
 
 
 @per_assignment()
@@ -85,11 +88,23 @@ def test_release_has_no_solution_or_hidden_test(assignment, roundtrip):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id is None:
             continue
-        secret, public = _split(cell.source)
         released_lines = {line.strip() for line in released[grade_id].splitlines()}
-        # A secret line that also stands in the public part of the cell is no secret.
-        leaked = sorted(line for line in secret - public if len(line) > 3 and line in released_lines)
+        leaked = sorted(_secret_lines(cell.source) & released_lines)
         assert leaked == [], f"{grade_id}: released lines from a solution or hidden-test block: {leaked}"
+
+
+@per_assignment()
+def test_feedback_shows_no_hidden_test(assignment, roundtrip):
+    source = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    release = nbformat.read(roundtrip.released(), as_version=4)
+    public = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
+    hidden = {line for cell in source.cells for line in _secret_lines(cell.source, "HIDDEN TESTS")} - public
+    nbgrader("generate_feedback", assignment, "--force", cwd=roundtrip.course)
+    for student in ("solution", "stub"):
+        page = (roundtrip.course / "feedback" / student / assignment / f"{assignment}.html").read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", "", page))
+        shown = sorted(line for line in hidden if line in text)
+        assert shown == [], f"feedback for {student} shows hidden-test lines: {shown[:5]}"
 
 
 @per_assignment()

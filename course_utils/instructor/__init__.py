@@ -1,0 +1,12 @@
+"""The instructor's side of the course: the ``course`` command and what it is built from.
+
+- ``cli``: ``course release | grade | feedback | report`` (the console script).
+- ``coursedir``: the grading course directory and its nbgrader config.
+- ``submissions``: collect a batch from a folder or zip (nested or flat LMS layout).
+- ``sandbox``: the resource-limited grading kernel and its guard against monkeypatching.
+- ``execute``: sanitize and execute one submission (runs in a worker process).
+- ``grade``: grade a batch with workers, resume, and ``grades.csv``.
+- ``suspicious``: list code that targets the grader.
+- ``feedback``: HTML feedback with hidden tests removed from sources and outputs.
+- ``report``: per-exercise statistics and a figure of score distributions.
+"""
