@@ -124,3 +124,23 @@ def numerical_gradient(f, x, eps=1e-6):
         flat[k] = old
         gflat[k] = (up - down) / (2 * eps)
     return grad
+
+
+def check_backward(op, op_backward, x, w, b, rng, atol=1e-7, **kwargs):
+    """Assert that ``op_backward`` gives the central-difference gradients of ``op``.
+
+    For a random upstream gradient ``g`` (drawn from ``rng``), the gradients of
+    ``sum(op(x, w, b, **kwargs) * g)`` with respect to ``x``, ``w`` and ``b`` must equal
+    ``op_backward(g, x, w, b, **kwargs)``, and the bias gradient must be None without a bias.
+    Returns ``g`` and the analytic gradients ``(grad_x, grad_w, grad_b)``.
+    """
+    g = rng.standard_normal(op(x, w, b, **kwargs).shape)
+    grads = op_backward(g, x, w, b, **kwargs)
+    f = lambda xx, ww, bb: (op(xx, ww, bb, **kwargs) * g).sum()  # noqa: E731
+    numeric = (numerical_gradient(lambda v: f(v, w, b), x),
+               numerical_gradient(lambda v: f(x, v, b), w),
+               numerical_gradient(lambda v: f(x, w, v), b))
+    for name, got, expected in zip(("grad_x", "grad_weight", "grad_bias"), grads, numeric):
+        np.testing.assert_allclose(got, expected, atol=atol, err_msg=name)
+    assert op_backward(g, x, w, None, **kwargs)[2] is None
+    return g, grads

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import functional as F
-from functional_reference import conv2d_loop, numerical_gradient
+from functional_reference import check_backward, conv2d_loop
 
 rng = np.random.default_rng(0)
 
@@ -95,13 +95,7 @@ def test_conv2d_backward_matches_central_differences(kwargs):
     x = rng.standard_normal((2, 4, 6, 7))
     w = rng.standard_normal((2 * groups, 4 // groups, 3, 2))
     b = rng.standard_normal(2 * groups)
-    g = rng.standard_normal(F.conv2d(x, w, b, **kwargs).shape)
-    grad_x, grad_w, grad_b = F.conv2d_backward(g, x, w, b, **kwargs)
-    f = lambda xx, ww, bb: (F.conv2d(xx, ww, bb, **kwargs) * g).sum()  # noqa: E731
-    np.testing.assert_allclose(grad_x, numerical_gradient(lambda v: f(v, w, b), x), atol=1e-7)
-    np.testing.assert_allclose(grad_w, numerical_gradient(lambda v: f(x, v, b), w), atol=1e-7)
-    np.testing.assert_allclose(grad_b, numerical_gradient(lambda v: f(x, w, v), b), atol=1e-7)
-    assert F.conv2d_backward(g, x, w, None, **kwargs)[2] is None
+    check_backward(F.conv2d, F.conv2d_backward, x, w, b, rng, **kwargs)
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(stride=2, padding=2, dilation=2), dict(padding="same", groups=2)])
@@ -109,13 +103,8 @@ def test_conv1d_backward_matches_central_differences(kwargs):
     x = rng.standard_normal((2, 4, 11))
     w = rng.standard_normal((4, 4 // kwargs.get("groups", 1), 4))
     b = rng.standard_normal(4)
-    g = rng.standard_normal(F.conv1d(x, w, b, **kwargs).shape)
-    grad_x, grad_w, grad_b = F.conv1d_backward(g, x, w, b, **kwargs)
+    _, (grad_x, grad_w, grad_b) = check_backward(F.conv1d, F.conv1d_backward, x, w, b, rng, **kwargs)
     assert (grad_x.shape, grad_w.shape, grad_b.shape) == (x.shape, w.shape, b.shape)
-    f = lambda xx, ww, bb: (F.conv1d(xx, ww, bb, **kwargs) * g).sum()  # noqa: E731
-    np.testing.assert_allclose(grad_x, numerical_gradient(lambda v: f(v, w, b), x), atol=1e-7)
-    np.testing.assert_allclose(grad_w, numerical_gradient(lambda v: f(x, v, b), w), atol=1e-7)
-    np.testing.assert_allclose(grad_b, numerical_gradient(lambda v: f(x, w, v), b), atol=1e-7)
 
 
 @st.composite
