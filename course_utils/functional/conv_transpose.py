@@ -9,12 +9,12 @@ algorithm lives here, only the bookkeeping of shapes.
 from __future__ import annotations
 
 from . import _args
-from ._im2col import im2col
+from ._im2col import Geometry, im2col, to_channel_major
 from .conv import _input_grad, _product, _weight_grad
 
 
 def _setup(x, weight, bias, stride, padding, output_padding, groups, dilation):
-    """Validate; return ``(stride, pads, dilation, out_shape)`` of the transposed convolution."""
+    """Validate; return the ``Geometry`` of the convolution this one is the adjoint of and ``out_shape``."""
     _args.float_array(x, "x", ndim=4)
     _args.float_array(weight, "weight", ndim=4)
     if bias is not None:
@@ -56,7 +56,9 @@ def _setup(x, weight, bias, stride, padding, output_padding, groups, dilation):
             f"conv_transpose2d: the output size {out_hw} is not positive for x {x.shape}, weight "
             f"{weight.shape}, stride {stride}, padding {pad}, dilation {dilation}: reduce the padding"
         )
-    return stride, tuple((p, p) for p in pad), dilation, (n, c_out, *out_hw)
+    pads = tuple((p, p) for p in pad)
+    # the convolution this one is the adjoint of: from the output (N, C_out, *out_hw) to x's (H, W)
+    return Geometry(weight.shape[2:], stride, dilation, pads, out_hw, (h, w)), (n, c_out, *out_hw)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -80,8 +82,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     - out: ``(N, C_out, H_out, W_out)``, with
       ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + output_padding_H + 1`` (likewise ``W_out``).
     """
-    stride, pads, dilation, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
-    out = _input_grad(x, weight, groups, out_shape, stride, pads, dilation)
+    g, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    out = _input_grad(to_channel_major(x, g), weight, groups, out_shape, g)
     if bias is not None:
         out += bias[:, None, None]
     return out
@@ -101,10 +103,10 @@ def conv_transpose2d_backward(
     ``(C_in, C_out / groups, kH, kW)`` and ``(C_out,)`` (None when ``bias`` is None).
     grad_x is ``conv2d(grad_out, weight, ...)`` cropped to ``(H, W)``.
     """
-    stride, pads, dilation, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    g, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
     _args.grad_out_array(grad_out, out_shape, x)
-    cols = im2col(grad_out, weight.shape[2:], stride, pads, dilation, x.shape[2:], groups)
-    grad_x = _product(cols, weight, groups, x.shape[0], x.shape[2:])
-    grad_weight = _weight_grad(x, cols, weight.shape, groups)
+    cols = im2col(grad_out, g)
+    grad_x = _product(cols, weight, groups, g)
+    grad_weight = _weight_grad(to_channel_major(x, g), cols, weight.shape, groups)
     grad_bias = None if bias is None else grad_out.sum(axis=(0, 2, 3))
     return grad_x, grad_weight, grad_bias

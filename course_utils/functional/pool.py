@@ -2,16 +2,20 @@
 
 Pooling summarises each window of a feature map by one number (Goodfellow et al., *Deep
 Learning*, ch. 9, "Pooling"; Pardo, Northwestern lecture on pooling). The windows are visited
-the way im2col visits them, one strided sub-grid of the padded input per kernel offset,
-so a pooling pass is ``kH * kW`` elementwise maxima or sums over arrays of the output's
-shape: no loop over output pixels, no intermediate of ``kH * kW`` times the output.
+the way im2col visits them, one strided sub-grid of the padded input per kernel offset
+(gathered into a contiguous buffer), so a pooling pass is ``kH * kW`` elementwise maxima or
+sums over arrays of the output's shape, on BLAS's threads (a slice of the batch each): no loop over output pixels, no intermediate of
+``kH * kW`` times the output. The backward pass of max pooling needs the offset of each
+window's maximum; ``max_pool2d_saving`` keeps it from the forward pass (``nn.MaxPool2d`` does
+that), the stateless ``max_pool2d_backward`` finds it again.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _args
-from ._im2col import offsets, pad, unpad
+from ._im2col import pad
+from ._threads import parallel
 
 
 def _setup(x, kernel_size, stride, padding, dilation, op: str):
@@ -34,18 +38,96 @@ def _setup(x, kernel_size, stride, padding, dilation, op: str):
     return kernel, stride, tuple((p, p) for p in padding), dilation, (*x.shape[:2], *out)
 
 
-def _windows(xp, kernel, stride, dilation, out_hw):
-    """Yield the ``kH * kW`` strided sub-grids of padded ``xp``, each of the output's shape."""
-    for _, _, window in offsets(kernel, stride, dilation, out_hw):
-        yield window, xp[(slice(None), slice(None), *window)]
+def _grids(kernel, stride, dilation, out_hw):
+    """Yield, per kernel offset ``(i, j)`` in row-major order, the ``(rows, cols)`` slices of the
+    padded input that the offset sees; ``x_padded[..., rows, cols]`` has shape ``out_hw``."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    for i in range(kh):
+        for j in range(kw):
+            yield (slice(i * dh, i * dh + sh * (ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
 
 
-def _max(xp, kernel, stride, dilation, out_hw):
-    grids = _windows(xp, kernel, stride, dilation, out_hw)
-    out = next(grids)[1].copy()
-    for _, grid in grids:
-        np.maximum(out, grid, out=out)
-    return out
+def _index_dtype(kernel):
+    return np.int8 if kernel[0] * kernel[1] < 128 else np.int32
+
+
+def _max(x, kernel, stride, pads, dilation, out_shape, with_index: bool):
+    """Max pooling ``(N, C, H_out, W_out)`` and, with ``with_index``, the offset ``k = i * kW + j`` of
+    each window's first maximum (int8), or None.
+
+    Per kernel offset, its strided sub-grid is gathered into a contiguous buffer (one copy), then
+    compared and maximised with the running maximum at SIMD speed; on BLAS's threads, a slice of
+    the batch each.
+    """
+    out = np.empty(out_shape, dtype=x.dtype)
+    index = np.zeros(out_shape, dtype=_index_dtype(kernel)) if with_index else None
+
+    def part(lo: int, hi: int) -> None:
+        xp = pad(x[lo:hi], pads, -np.inf)
+        acc, grid = out[lo:hi], np.empty(acc_shape := (hi - lo, *out_shape[1:]), dtype=x.dtype)
+        later = np.empty(acc_shape, dtype=bool) if with_index else None
+        for k, window in enumerate(_grids(kernel, stride, dilation, out_shape[2:])):
+            if k == 0:
+                acc[...] = xp[(slice(None), slice(None), *window)]
+                continue
+            np.copyto(grid, xp[(slice(None), slice(None), *window)])
+            if with_index:
+                np.greater(grid, acc, out=later)  # strictly: a tie keeps the first maximum (row-major)
+                # k grows, so the last offset that was strictly larger is the largest such k
+                np.maximum(index[lo:hi], later.view(np.int8) * index.dtype.type(k), out=index[lo:hi])
+            np.maximum(acc, grid, out=acc)
+
+    parallel(part, x.shape[0], x.size)
+    return out, index
+
+
+def _scatter(grad_out, x_shape, kernel, stride, pads, dilation, share):
+    """``grad_x`` ``(N, C, H, W)``: for each kernel offset ``k``, ``share(k, lo, hi, out)`` writes into
+    ``out`` the offset's part of the gradient of samples ``lo:hi`` (output-shaped), which is added
+    to the offset's sub-grid (or is the sub-grid, when the windows tile the input)."""
+    (top, bottom), (left, right) = pads
+    tiled = (not any(pads[0] + pads[1]) and stride == kernel and dilation == (1, 1)
+             and x_shape[2] == kernel[0] * grad_out.shape[2] and x_shape[3] == kernel[1] * grad_out.shape[3])
+    grad = np.empty(x_shape, dtype=grad_out.dtype)
+
+    def part(lo: int, hi: int) -> None:
+        if tiled:  # the windows cover every element once: write each sub-grid, no zeros, no additions
+            target = grad[lo:hi]
+        else:
+            target = np.zeros((hi - lo, x_shape[1], x_shape[2] + top + bottom, x_shape[3] + left + right),
+                              dtype=grad_out.dtype)
+        buffer = np.empty((hi - lo, *grad_out.shape[1:]), dtype=grad_out.dtype)
+        for k, window in enumerate(_grids(kernel, stride, dilation, grad_out.shape[2:])):
+            sub = target[(slice(None), slice(None), *window)]
+            if tiled:
+                share(k, lo, hi, sub)
+            else:
+                share(k, lo, hi, buffer)
+                sub += buffer
+        if not tiled:
+            grad[lo:hi] = target[:, :, top : top + x_shape[2], left : left + x_shape[3]]
+
+    parallel(part, x_shape[0], int(np.prod(x_shape)))
+    return grad
+
+
+def _max_backward(grad_out, index, x_shape, kernel, stride, pads, dilation):
+    """Send each window's upstream gradient to the offset ``index`` names; overlapping windows add."""
+
+    def share(k, lo, hi, out):
+        np.multiply(grad_out[lo:hi], index[lo:hi] == k, out=out)
+
+    return _scatter(grad_out, x_shape, kernel, stride, pads, dilation, share)
+
+
+class SavedIndex:
+    """What a max_pool2d forward pass keeps for its backward pass: the pooling arguments and the
+    offsets of the maxima."""
+
+    __slots__ = ("arguments", "index")
+
+    def __init__(self, arguments, index: np.ndarray):
+        self.arguments, self.index = arguments, index
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
@@ -61,7 +143,24 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
     - out: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1``.
     """
     kernel, stride, pads, dilation, out_shape = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
-    return _max(pad(x, pads, -np.inf), kernel, stride, dilation, out_shape[2:])
+    return _max(x, kernel, stride, pads, dilation, out_shape, with_index=False)[0]
+
+
+def max_pool2d_saving(x, kernel_size, stride=None, padding=0, dilation=1):
+    """:func:`max_pool2d` that also returns what its backward pass needs, ``(out, saved)`` (the
+    offset of each window's maximum); ``max_pool2d_backward_saved(saved, grad_out, x)`` uses it
+    instead of finding the maxima again (what ``nn.MaxPool2d`` does in training)."""
+    arguments = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
+    out, index = _max(x, *arguments, with_index=True)
+    return out, SavedIndex(arguments, index)
+
+
+def max_pool2d_backward_saved(saved: SavedIndex, grad_out, x, *args, **kwargs):
+    """:func:`max_pool2d_backward` from the ``saved`` of :func:`max_pool2d_saving` (the pooling
+    arguments after ``x`` are those ``saved`` was made with)."""
+    kernel, stride, pads, dilation, out_shape = saved.arguments
+    _args.grad_out_array(grad_out, out_shape, x)
+    return _max_backward(grad_out, saved.index, x.shape, kernel, stride, pads, dilation)
 
 
 def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1):
@@ -79,21 +178,8 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilati
     """
     kernel, stride, pads, dilation, out_shape = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d_backward")
     _args.grad_out_array(grad_out, out_shape, x)
-    xp = pad(x, pads, -np.inf)
-    out = _max(xp, kernel, stride, dilation, out_shape[2:])
-    grad = np.zeros(xp.shape, dtype=x.dtype)
-    # Windows are disjoint when, along both axes, the stride exceeds the window's extent.
-    disjoint = all(s > d * (k - 1) for s, d, k in zip(stride, dilation, kernel))
-    pending = grad_out.copy()  # the gradient of the windows whose maximum is not yet found
-    for window, grid in _windows(xp, kernel, stride, dilation, out_shape[2:]):
-        hit = grid == out
-        target = grad[(slice(None), slice(None), *window)]
-        if disjoint:
-            np.multiply(pending, hit, out=target)
-        else:
-            target += pending * hit
-        pending *= ~hit
-    return unpad(grad, pads)
+    index = _max(x, kernel, stride, pads, dilation, out_shape, with_index=True)[1]
+    return _max_backward(grad_out, index, x.shape, kernel, stride, pads, dilation)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
@@ -109,11 +195,19 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     - out: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2*pH - kH) / sH) + 1``.
     """
     kernel, stride, pads, dilation, out_shape = _setup(x, kernel_size, stride, padding, 1, "avg_pool2d")
-    grids = _windows(pad(x, pads), kernel, stride, dilation, out_shape[2:])
-    out = next(grids)[1].copy()
-    for _, grid in grids:
-        out += grid
-    out *= out.dtype.type(1.0 / (kernel[0] * kernel[1]))
+    out = np.empty(out_shape, dtype=x.dtype)
+    scale = x.dtype.type(1.0 / (kernel[0] * kernel[1]))
+
+    def part(lo: int, hi: int) -> None:
+        xp, acc = pad(x[lo:hi], pads), out[lo:hi]
+        for k, window in enumerate(_grids(kernel, stride, dilation, out_shape[2:])):
+            if k == 0:
+                acc[...] = xp[(slice(None), slice(None), *window)]
+            else:
+                acc += xp[(slice(None), slice(None), *window)]
+        acc *= scale
+
+    parallel(part, x.shape[0], x.size)
     return out
 
 
@@ -130,9 +224,9 @@ def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
     """
     kernel, stride, pads, dilation, out_shape = _setup(x, kernel_size, stride, padding, 1, "avg_pool2d_backward")
     _args.grad_out_array(grad_out, out_shape, x)
-    (top, bottom), (left, right) = pads
-    grad = np.zeros((*x.shape[:2], x.shape[2] + top + bottom, x.shape[3] + left + right), dtype=x.dtype)
-    share = grad_out * grad_out.dtype.type(1.0 / (kernel[0] * kernel[1]))
-    for _, _, window in offsets(kernel, stride, dilation, out_shape[2:]):
-        grad[(slice(None), slice(None), *window)] += share
-    return unpad(grad, pads)
+    scale = grad_out.dtype.type(1.0 / (kernel[0] * kernel[1]))
+
+    def share(k, lo, hi, out):
+        np.multiply(grad_out[lo:hi], scale, out=out)
+
+    return _scatter(grad_out, x.shape, kernel, stride, pads, dilation, share)
