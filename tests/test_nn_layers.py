@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
+from course_utils import functional as F
 from course_utils import nn
 from course_utils.gradcheck import check_gradients, numerical_gradient, numerical_gradient_op
+from course_utils.grading import ForbiddenCallError, forbidden
 
 f64 = {"dtype": np.float64}
 
@@ -147,3 +149,44 @@ def test_cross_entropy_loss_value_and_gradient():
     assert loss_fn(logits, targets) == pytest.approx(-(np.log(0.5) + np.log(0.25)) / 2)
     np.testing.assert_allclose(loss_fn.backward(), [[-0.25, 0.25], [0.375, -0.375]])
     np.testing.assert_allclose(loss_fn.backward(2.0), [[-0.5, 0.5], [0.75, -0.75]])
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda rng: nn.Conv2d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, rng=rng, dtype=np.float32), (3, 4, 9, 8)),
+    (lambda rng: nn.Conv2d(2, 3, (3, 2), padding="same", rng=rng, dtype=np.float32), (2, 2, 5, 6)),
+    (lambda rng: nn.MaxPool2d(3, stride=1, padding=1), (2, 3, 6, 5)),
+    (lambda rng: nn.MaxPool2d(2), (2, 3, 6, 6)),
+])
+def test_training_reuses_the_forward_and_gives_the_stateless_gradients(make, shape):
+    """In training mode the layer keeps its forward's columns / argmax and releases them in backward;
+    the gradients are those of the stateless <op>_backward, ties (ReLU zeros) included."""
+    rng = np.random.default_rng(8)
+    layer = make(rng)
+    x = np.maximum(rng.standard_normal(shape).astype(np.float32), 0)  # many exact ties at 0
+    y = layer(x)
+    assert layer.saved is not None
+    grad_out = rng.standard_normal(y.shape).astype(np.float32)
+    grad_x = layer.backward(grad_out)
+    assert layer.saved is None
+    if isinstance(layer, nn.Conv2d):
+        expected = F.conv2d_backward(grad_out, x, layer.weight.data, layer.bias.data, **layer._args())
+        np.testing.assert_array_equal(layer.weight.grad, expected[1])
+        expected = expected[0]
+    else:
+        expected = F.max_pool2d_backward(grad_out, x, layer.kernel_size, layer.stride, layer.padding)
+    np.testing.assert_array_equal(grad_x, expected)
+    np.testing.assert_array_equal(layer.backward(grad_out), expected)  # a second backward recomputes
+    layer.eval()
+    layer(x)
+    assert layer.saved is None  # nothing is kept for a backward pass in evaluation mode
+
+
+def test_forbidden_functional_switches_the_layers_off():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 1, 4, 4)).astype(np.float32)
+    for layer in (nn.Conv2d(1, 1, 3, rng=rng), nn.MaxPool2d(2)):
+        with forbidden("course_utils.functional"), pytest.raises(ForbiddenCallError):
+            layer(x)
+        grad_out = np.ones_like(layer(x))
+        with forbidden("course_utils.functional"), pytest.raises(ForbiddenCallError):
+            layer.backward(grad_out)

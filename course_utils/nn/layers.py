@@ -3,7 +3,11 @@ AvgPool2d, ReLU, Flatten.
 
 Each layer is a thin ``Module`` around an operation of ``course_utils.functional`` and its
 ``_backward``: the layer stores the arguments and parameters, caches the input in ``forward``
-and hands both to the backward operation. Arguments, defaults and ``repr`` follow ``torch.nn``.
+and hands both to the backward operation. In training mode, ``Conv2d`` and ``MaxPool2d`` also
+keep what their forward pass computed for the backward pass (the im2col columns, the offsets
+of the maxima) instead of computing it again, and release it in ``backward``. The ops are looked
+up by name at call time, so ``course_utils.grading.forbidden`` switches the layers off too.
+Arguments, defaults and ``repr`` follow ``torch.nn``.
 
 Weights start with He (Kaiming) normal initialisation, ``N(0, 2 / fan_in)`` (He et al., 2015,
 "Delving deep into rectifiers"), drawn from the ``rng`` given (``np.random.default_rng(0)``
@@ -17,7 +21,36 @@ import math
 import numpy as np
 
 from course_utils import functional as F
+from course_utils.functional import conv as _conv
+from course_utils.functional import pool as _pool
 from course_utils.nn.module import Module, Parameter
+
+# op name -> (op, op_backward, the op keeping what its backward needs, the backward using it)
+_SAVING = {
+    "conv2d": (F.conv2d, F.conv2d_backward, _conv.conv2d_saving, _conv.conv2d_backward_saved),
+    "max_pool2d": (F.max_pool2d, F.max_pool2d_backward, _pool.max_pool2d_saving, _pool.max_pool2d_backward_saved),
+}
+
+
+def _forward(layer: Module, op: str, *args, **kwargs) -> np.ndarray:
+    """``F.<op>(*args, **kwargs)``, looked up now. In training mode, while ``F.<op>`` is the original
+    op, the layer keeps (in ``layer.saved``) what ``<op>_backward`` would otherwise recompute."""
+    function, saving = getattr(F, op), _SAVING.get(op)
+    layer.saved = None  # release the last step's before computing this one's
+    if layer.training and saving is not None and function is saving[0]:
+        out, layer.saved = saving[2](*args, **kwargs)
+        return out
+    return function(*args, **kwargs)
+
+
+def _backward(layer: Module, op: str, grad_out: np.ndarray, *args, **kwargs):
+    """``F.<op>_backward(grad_out, *args, **kwargs)``, from what the forward pass kept if it kept
+    anything (used once, then released)."""
+    function, saving = getattr(F, op + "_backward"), _SAVING.get(op)
+    saved, layer.saved = getattr(layer, "saved", None), None
+    if saved is not None and function is saving[1]:
+        return saving[3](saved, grad_out, *args, **kwargs)
+    return function(grad_out, *args, **kwargs)
 
 
 def _pair(value, name: str, *, minimum: int) -> tuple[int, int]:
@@ -97,7 +130,7 @@ class _Convolution(_Weighted):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
         self.x = _input(x, type(self).__name__, dtype=self.weight.data.dtype, ndim=4, size=self.in_channels)
-        return getattr(F, self._op)(self.x, self.weight.data, self._bias_data(), **self._args())
+        return _forward(self, self._op, self.x, self.weight.data, self._bias_data(), **self._args())
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``grad_out`` ``(N, C_out, H_out, W_out)`` -> ``grad_x`` ``(N, C_in, H, W)``.
@@ -105,8 +138,8 @@ class _Convolution(_Weighted):
         Adds the gradients of ``weight`` and ``bias`` to their ``.grad``.
         """
         x = self._cached("x")
-        grad_x, grad_weight, grad_bias = getattr(F, self._op + "_backward")(
-            grad_out, x, self.weight.data, self._bias_data(), **self._args()
+        grad_x, grad_weight, grad_bias = _backward(
+            self, self._op, grad_out, x, self.weight.data, self._bias_data(), **self._args()
         )
         self._accumulate(grad_weight, grad_bias)
         return grad_x
@@ -149,7 +182,7 @@ class Conv2d(_Convolution):
         fan_in = c_in * math.prod(self.kernel_size)
         self.weight = _he_normal((self.out_channels, c_in, *self.kernel_size), fan_in, rng, dtype)
         self.bias = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
-        self.x = None
+        self.x = self.saved = None
 
     def _args(self) -> dict:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
@@ -284,17 +317,17 @@ class MaxPool2d(Module):
         for name in ("kernel_size", "stride", "dilation"):
             _pair(getattr(self, name), name, minimum=1)
         _pair(padding, "padding", minimum=0)
-        self.x = None
+        self.x = self.saved = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
         self.x = _input(x, "MaxPool2d", ndim=4)
-        return F.max_pool2d(self.x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return _forward(self, "max_pool2d", self.x, self.kernel_size, self.stride, self.padding, self.dilation)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``grad_out`` ``(N, C, H_out, W_out)`` -> ``grad_x`` ``(N, C, H, W)`` (to each window's max)."""
         x = self._cached("x")
-        return F.max_pool2d_backward(grad_out, x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return _backward(self, "max_pool2d", grad_out, x, self.kernel_size, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
