@@ -13,12 +13,14 @@ the mirror loop that adds those blocks back.
 
 Two layout choices make those copies and the matrix product fast:
 
-- **One matrix for the whole batch**, so that a convolution is ONE large matrix product per
+- **One matrix for many samples**, so that a convolution is one large matrix product per
   group (G = groups, C_g = C / G, M = N * H_out * Wq): ``columns`` are
-  ``(C, kH * kW, N, H_out, Wq)``, i.e. ``(G, C_g * kH * kW, M)``, rows ordered (channel, i, j)
+  ``(C, kH * kW, N, H_out * Wq)``, i.e. ``(G, C_g * kH * kW, M)``, rows ordered (channel, i, j)
   like a flattened weight ``(C_out, C_g, kH, kW)``; the product ``weight @ columns`` is
   *channel-major*, ``(C, N, H_out, Wq)`` = ``(G, C_g, M)`` (``to_channel_major`` and
-  ``from_channel_major`` convert from and to NCHW).
+  ``from_channel_major`` convert from and to NCHW). The slice of the batch's columns for
+  samples ``lo:hi`` is again such a matrix (with a larger row stride), which is how
+  ``conv`` cuts the batch into cache-sized blocks.
 - **Whole rows**: the padded input is split into its ``sH * sW`` stride phases
   (``phase[a, b][y, z] = x_padded[y*sH + a, z*sW + b]``; with stride 1 the one phase is the
   padded input itself). Within a phase, a kernel offset's sub-grid is a *stride-1* window, and a
@@ -34,7 +36,6 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._threads import parallel
 
 
 class Geometry(NamedTuple):
@@ -76,18 +77,24 @@ class Geometry(NamedTuple):
                 yield (a, b), qi * wq + qj
 
 
-def _phases(xp: np.ndarray, g: Geometry, value: float) -> np.ndarray:
-    """Padded ``xp`` ``(N, C, Hp, Wp)`` -> its stride phases ``(N, C, sH, sW, Hq + 1, Wq)``, the rest ``value``."""
-    (sh, sw), (hq, wq) = g.stride, g.phase_hw
-    out = np.empty((*xp.shape[:2], sh, sw, hq, wq), dtype=xp.dtype)
+def _phase_slices(g: Geometry, shape):
+    """Yield, per stride phase ``(a, b)``, the slices of ``x`` ``(N, C, H, W)`` that lie in the phase and
+    where they go in it: ``(a, b, x_slice, phase_slice)`` with ``x[x_slice]`` and
+    ``phase[a, b][phase_slice]`` of the same shape (the rest of the phase is padding)."""
+    (sh, sw), ((top, _), (left, _)) = g.stride, g.pads
+    h, w = shape[2:]
+
+    def axis(offset, pad, step, size):
+        first = -(-(pad - offset) // step) if pad > offset else 0  # first phase row holding a row of x
+        start = first * step + offset - pad  # ... and that row of x
+        count = 0 if start >= size else (size - 1 - start) // step + 1
+        return slice(start, start + step * (count - 1) + 1 if count else start, step), slice(first, first + count)
+
     for a in range(sh):
+        rows_x, rows_p = axis(a, top, sh, h)
         for b in range(sw):
-            part = xp[:, :, a::sh, b::sw]
-            h, w = part.shape[2:]
-            out[:, :, a, b, :h, :w] = part
-            out[:, :, a, b, h:].fill(value)
-            out[:, :, a, b, :h, w:].fill(value)
-    return out
+            cols_x, cols_p = axis(b, left, sw, w)
+            yield a, b, (Ellipsis, rows_x, cols_x), (Ellipsis, rows_p, cols_p)
 
 
 def run_view(phases: np.ndarray, g: Geometry, phase, start: int, writeable: bool = False) -> np.ndarray:
@@ -127,7 +134,10 @@ def phases_of(x: np.ndarray, g: Geometry, value: float = 0.0) -> np.ndarray:
         (top, bottom), (left, right) = g.pads
         out = pad(x, ((top, bottom + 1), (left, right)), value)
         return out.reshape(*out.shape[:2], 1, 1, *out.shape[2:])
-    return _phases(pad(x, g.pads, value), g, value)
+    out = np.full((*x.shape[:2], *g.stride, *g.phase_hw), value, dtype=x.dtype)
+    for a, b, x_part, phase_part in _phase_slices(g, x.shape):
+        out[:, :, a, b][phase_part] = x[x_part]
+    return out
 
 
 def _all_runs(phases: np.ndarray, g: Geometry) -> np.ndarray:
@@ -138,90 +148,53 @@ def _all_runs(phases: np.ndarray, g: Geometry) -> np.ndarray:
                       (s_c, dh * wq * item, dw * item, s_n, item), writeable=False)
 
 
-def im2col(x: np.ndarray, g: Geometry) -> np.ndarray:
-    """Unroll ``x`` ``(N, C, H, W)`` into columns ``(C, kH * kW, N, H_out, Wq)``: one block copy
-    per kernel offset (a single copy with stride 1), on BLAS's threads (a slice of the batch each)."""
+def im2col(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
+    """Unroll ``x`` ``(N, C, H, W)`` into columns ``(C, kH * kW, N, H_out * Wq)``: one block copy per
+    kernel offset (a single copy with stride 1), into ``out`` if given (it may be a slice of a
+    larger batch's columns)."""
     n, c = x.shape[:2]
-    (kh, kw), (ho, wq) = g.kernel, (g.out_hw[0], g.width)
-    cols = np.empty((c, kh * kw, n, ho * wq), dtype=x.dtype)
-
-    def part(lo: int, hi: int) -> None:
-        phases = phases_of(x[lo:hi], g)
-        if g.stride == (1, 1):
-            np.copyto(cols[:, :, lo:hi].reshape(c, kh, kw, hi - lo, ho * wq), _all_runs(phases, g))
-            return
+    (kh, kw), length = g.kernel, g.out_hw[0] * g.width
+    cols = np.empty((c, kh * kw, n, length), dtype=x.dtype) if out is None else out
+    phases = phases_of(x, g)
+    if g.stride == (1, 1):
+        np.copyto(as_strided(cols, (c, kh, kw, n, length), (cols.strides[0], kw * cols.strides[1],
+                                                            *cols.strides[1:])), _all_runs(phases, g))
+    else:
         for k, (phase, start) in enumerate(g.runs()):
-            cols[:, k, lo:hi] = run_view(phases, g, phase, start)
-
-    parallel(part, n, cols.size)
-    return cols.reshape(c, -1, n, ho, wq)
+            cols[:, k] = run_view(phases, g, phase, start)
+    return cols
 
 
-def scatter(x_shape, g: Geometry, dtype, add) -> np.ndarray:
-    """The adjoint of taking the kernel offsets' runs: an array of shape ``x_shape = (N, C, H, W)``
-    made of zeros to which ``add(k, target, lo, hi)`` adds, in place, the contribution of kernel
-    offset ``k`` to ``target``, the ``(C, hi - lo, H_out * Wq)`` run view of samples ``lo:hi``
-    (overlapping windows add up). Run on BLAS's threads, a slice of the batch each."""
-    n, c, h, w = x_shape
-    (sh, sw), ((top, _), (left, _)) = g.stride, g.pads
-    grad = np.empty(x_shape, dtype=dtype)
-
-    def part(lo: int, hi: int) -> None:
-        phases = np.zeros((hi - lo, c, sh, sw, *g.phase_hw), dtype=dtype)
-        for k, (phase, start) in enumerate(g.runs()):
-            add(k, run_view(phases, g, phase, start, writeable=True), lo, hi)
-        if g.stride == (1, 1):
-            grad[lo:hi] = phases[:, :, 0, 0, top : top + h, left : left + w]
-            return
-        unpadded = g.padded_hw == (h, w)
-        padded = grad[lo:hi] if unpadded else np.empty((hi - lo, c, *g.padded_hw), dtype=dtype)
-        for a in range(sh):
-            for b in range(sw):
-                sub = padded[:, :, a::sh, b::sw]
-                sub[...] = phases[:, :, a, b, : sub.shape[2], : sub.shape[3]]
-        if not unpadded:
-            grad[lo:hi] = padded[:, :, top : top + h, left : left + w]
-
-    parallel(part, n, n * c * g.kernel[0] * g.kernel[1] * g.out_hw[0] * g.width)
+def col2im(cols: np.ndarray, x_shape, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
+    """Adjoint of :func:`im2col`: add columns ``(C, kH * kW, N, H_out * Wq)`` (any C-contiguous shape of
+    that size) back into an array of shape ``x_shape = (N, C, H, W)`` (``out`` if given); overlapping
+    windows add up. The columns' extra entries (``W_out <= column < Wq``) must be zero."""
+    n, c = x_shape[:2]
+    cols = cols.reshape(c, -1, n, g.out_hw[0] * g.width)
+    grad = np.empty(x_shape, dtype=cols.dtype) if out is None else out
+    phases = np.zeros((n, c, *g.stride, *g.phase_hw), dtype=cols.dtype)
+    for k, (phase, start) in enumerate(g.runs()):
+        run_view(phases, g, phase, start, writeable=True)[...] += cols[:, k]
+    for a, b, x_part, phase_part in _phase_slices(g, x_shape):
+        grad[x_part] = phases[:, :, a, b][phase_part]
     return grad
 
 
-def col2im(cols: np.ndarray, x_shape, g: Geometry) -> np.ndarray:
-    """Adjoint of :func:`im2col`: add columns ``(C, kH * kW, N, H_out, Wq)`` (any shape of that
-    size) back into an array of shape ``x_shape = (N, C, H, W)``; overlapping windows add up.
-    The columns' extra entries (``W_out <= column < Wq``) must be zero."""
-    cols = cols.reshape(x_shape[1], -1, x_shape[0], g.out_hw[0] * g.width)
-
-    def add(k, target, lo, hi):
-        target += cols[:, k, lo:hi]
-
-    return scatter(x_shape, g, cols.dtype, add)
-
-
 def to_channel_major(a: np.ndarray, g: Geometry) -> np.ndarray:
-    """``(N, C, H_out, W_out)`` -> ``(C, N, H_out, Wq)``, zero in the extra columns."""
+    """``(N, C, H_out, W_out)`` -> ``(C, N, H_out * Wq)``, zero in the extra columns."""
     n, c, ho, wo = a.shape
     out = np.empty((c, n, ho, g.width), dtype=a.dtype)
-
-    def part(lo: int, hi: int) -> None:
-        out[:, lo:hi, :, :wo] = a[lo:hi].transpose(1, 0, 2, 3)
-        out[:, lo:hi, :, wo:] = 0
-
-    parallel(part, n, out.size)
-    return out
+    out[..., :wo] = a.transpose(1, 0, 2, 3)
+    out[..., wo:] = 0
+    return out.reshape(c, n, -1)
 
 
-def from_channel_major(m: np.ndarray, g: Geometry, bias: np.ndarray | None = None) -> np.ndarray:
-    """``(C, N, H_out, Wq)`` (or its matrix) -> ``(N, C, H_out, W_out)``, plus ``bias[c]`` if given."""
+def from_channel_major(m: np.ndarray, g: Geometry, bias: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+    """``(C, N, H_out, Wq)`` (or its matrix) -> ``out`` ``(N, C, H_out, W_out)``, plus ``bias[c]`` if given."""
     ho, wo = g.out_hw
     m = m.reshape(m.shape[0], -1, ho, g.width)[..., :wo].transpose(1, 0, 2, 3)
-    out = np.empty(m.shape, dtype=m.dtype)
-
-    def part(lo: int, hi: int) -> None:
-        if bias is None:
-            out[lo:hi] = m[lo:hi]
-        else:
-            np.add(m[lo:hi], bias[:, None, None], out=out[lo:hi])
-
-    parallel(part, m.shape[0], out.size)
+    if bias is None:
+        out[...] = m
+    else:
+        np.add(m, bias[:, None, None], out=out)
     return out

@@ -22,28 +22,39 @@ def _matrix(weight: np.ndarray, groups: int) -> np.ndarray:
 
 
 def _by_group(a: np.ndarray, groups: int) -> np.ndarray:
-    """Columns ``(C, kH * kW, N, H_out, Wq)`` or a channel-major ``(C, N, H_out, Wq)`` -> ``(G, rows, M)``."""
-    return a.reshape(groups, -1, a.shape[-3] * a.shape[-2] * a.shape[-1])
+    """Columns ``(C, kH * kW, N, L)`` or a channel-major ``(C, N, L)`` -> ``(G, rows, M = N * L)`` (a view,
+    also of a batch slice ``cols[:, :, lo:hi]``)."""
+    return a.reshape(groups, -1, a.shape[-2] * a.shape[-1])
 
 
-def _product(cols, weight, groups, g: Geometry, bias=None):
-    """The convolution proper, ONE matrix product per group over the whole batch:
-    ``weight (G, C_out/G, C_g*kH*kW) @ columns (G, C_g*kH*kW, M)``, returned as ``(N, C_out, H_out, W_out)``."""
+CHUNK_BYTES = 1 << 23  # a block of samples: columns and products of a few MB, no fresh pages per call
+
+
+def chunks(n: int, bytes_per_sample: int):
+    """Cut ``range(n)`` into consecutive ``(lo, hi)`` blocks of about ``CHUNK_BYTES`` each."""
+    step = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
+    for lo in range(0, n, step):
+        yield lo, min(n, lo + step)
+
+
+def _product(cols, weight, groups, g: Geometry, bias, out):
+    """The convolution proper, one matrix product per group for a block of samples:
+    ``weight (G, C_out/G, C_g*kH*kW) @ columns (G, C_g*kH*kW, M)``, written to ``out`` ``(n, C_out, H_out, W_out)``."""
     product = np.matmul(_matrix(weight, groups), _by_group(cols, groups))
-    return from_channel_major(product.reshape(weight.shape[0], -1), g, bias)
+    return from_channel_major(product.reshape(weight.shape[0], -1), g, bias, out)
 
 
-def _input_grad(go, weight, groups, x_shape, g: Geometry):
-    """conv2d's input gradient, shape ``x_shape``, from the channel-major upstream gradient ``go``
-    ``(C_out, N, H_out, Wq)``: col2im of ``weight^T @ go`` (one matrix product per group)."""
+def _input_grad(go, weight, groups, g: Geometry, out):
+    """conv2d's input gradient, written to ``out`` ``(n, C_in, H, W)``, from the channel-major upstream
+    gradient ``go`` ``(C_out, n, H_out * Wq)``: col2im of ``weight^T @ go`` (one product per group)."""
     cols = np.matmul(_matrix(weight, groups).transpose(0, 2, 1), _by_group(go, groups))
-    return col2im(cols, x_shape, g)
+    return col2im(cols, out.shape, g, out)
 
 
-def _weight_grad(go, cols, weight_shape, groups):
-    """conv2d's weight gradient ``go @ columns^T`` (one matrix product per group, summed over the
-    batch by the product itself), from the channel-major ``go`` ``(C_out, N, H_out, Wq)``."""
-    return np.matmul(_by_group(go, groups), _by_group(cols, groups).transpose(0, 2, 1)).reshape(weight_shape)
+def _add_weight_grad(total, go, cols, groups):
+    """Add a block's weight gradient ``go @ columns^T`` (one product per group, summed over the block's
+    samples by the product itself) to ``total`` ``(G, C_out/G, C_g*kH*kW)``."""
+    total += np.matmul(_by_group(go, groups), _by_group(cols, groups).transpose(0, 2, 1))
 
 
 class Saved:
@@ -51,29 +62,42 @@ class Saved:
 
     __slots__ = ("geometry", "columns")
 
-    def __init__(self, geometry: Geometry, columns: np.ndarray):
+    def __init__(self, geometry: Geometry, columns: np.ndarray | None):
         self.geometry, self.columns = geometry, columns
 
 
-def _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape):
-    """Forward pass; returns ``(out, Saved)``."""
+def _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep: bool = False):
+    """Forward pass, block of samples by block; returns ``(out, Saved)`` (the columns kept if ``keep``)."""
     g = Geometry(weight.shape[2:], stride, dilation, pads, x.shape[2:], out_shape[2:])
-    cols = im2col(x, g)
-    return _product(cols, weight, groups, g, bias), Saved(g, cols)
+    n, c_in = x.shape[:2]
+    rows, length = c_in * g.kernel[0] * g.kernel[1], g.out_hw[0] * g.width
+    out = np.empty(out_shape, dtype=x.dtype)
+    kept = np.empty((c_in, rows // c_in, n, length), dtype=x.dtype) if keep else None
+    for lo, hi in chunks(n, (rows + weight.shape[0]) * length * x.itemsize):
+        cols = im2col(x[lo:hi], g, None if kept is None else kept[:, :, lo:hi])
+        _product(cols, weight, groups, g, bias, out[lo:hi])
+    return out, Saved(g, kept)
 
 
 def _conv2d_backward(grad_out, x, weight, bias, groups, saved: Saved):
-    """Backward pass from the forward's ``saved`` (whose columns it releases)."""
-    g, cols = saved.geometry, saved.columns
+    """Backward pass, block of samples by block, from the forward's ``saved`` (whose columns it
+    releases; without columns it builds them again)."""
+    g, kept = saved.geometry, saved.columns
     saved.columns = None
-    if cols is None:
-        cols = im2col(x, g)
-    go = to_channel_major(grad_out, g)
-    grad_weight = _weight_grad(go, cols, weight.shape, groups)
-    del cols  # free the columns before _input_grad allocates as many (the allocator reuses them)
-    grad_x = _input_grad(go, weight, groups, x.shape, g)
-    grad_bias = None if bias is None else go.reshape(go.shape[0], -1).sum(axis=1)
-    return grad_x, grad_weight, grad_bias
+    n, c_in = x.shape[:2]
+    rows, length = c_in * g.kernel[0] * g.kernel[1], g.out_hw[0] * g.width
+    grad_x = np.empty(x.shape, dtype=x.dtype)
+    grad_weight = np.zeros(_matrix(weight, groups).shape, dtype=x.dtype)
+    grad_bias = None if bias is None else np.zeros(weight.shape[0], dtype=x.dtype)
+    for lo, hi in chunks(n, (2 * rows + weight.shape[0]) * length * x.itemsize):
+        go = to_channel_major(grad_out[lo:hi], g)
+        cols = im2col(x[lo:hi], g) if kept is None else kept[:, :, lo:hi]
+        _add_weight_grad(grad_weight, go, cols, groups)
+        del cols
+        _input_grad(go, weight, groups, g, grad_x[lo:hi])
+        if grad_bias is not None:
+            grad_bias += go.reshape(go.shape[0], -1).sum(axis=1)
+    return grad_x, grad_weight.reshape(weight.shape), grad_bias
 
 
 def conv2d_saving(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -83,7 +107,7 @@ def conv2d_saving(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=
     stride, pads, dilation, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 2, "conv2d"
     )
-    return _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape)
+    return _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep=True)
 
 
 def conv2d_backward_saved(saved: Saved, grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -117,7 +141,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Raises TypeError for non-float or mismatched dtypes, ValueError for wrong shapes or
     argument values (each message names the argument and the shapes).
     """
-    return conv2d_saving(x, weight, bias, stride, padding, dilation, groups)[0]
+    stride, pads, dilation, out_shape = _args.conv_shapes(
+        x, weight, bias, stride, padding, dilation, groups, 2, "conv2d"
+    )
+    return _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape)[0]
 
 
 def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -9,8 +9,10 @@ algorithm lives here, only the bookkeeping of shapes.
 from __future__ import annotations
 
 from . import _args
+import numpy as np
+
 from ._im2col import Geometry, im2col, to_channel_major
-from .conv import _input_grad, _product, _weight_grad
+from .conv import _add_weight_grad, _input_grad, _matrix, _product, chunks
 
 
 def _setup(x, weight, bias, stride, padding, output_padding, groups, dilation):
@@ -83,7 +85,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
       ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + output_padding_H + 1`` (likewise ``W_out``).
     """
     g, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
-    out = _input_grad(to_channel_major(x, g), weight, groups, out_shape, g)
+    out = np.empty(out_shape, dtype=x.dtype)
+    length = g.out_hw[0] * g.width
+    for lo, hi in chunks(x.shape[0], (weight.shape[0] + weight[0].size * groups) * length * x.itemsize):
+        _input_grad(to_channel_major(x[lo:hi], g), weight, groups, g, out[lo:hi])
     if bias is not None:
         out += bias[:, None, None]
     return out
@@ -105,8 +110,13 @@ def conv_transpose2d_backward(
     """
     g, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
     _args.grad_out_array(grad_out, out_shape, x)
-    cols = im2col(grad_out, g)
-    grad_x = _product(cols, weight, groups, g)
-    grad_weight = _weight_grad(to_channel_major(x, g), cols, weight.shape, groups)
+    grad_x = np.empty(x.shape, dtype=x.dtype)
+    grad_weight = np.zeros(_matrix(weight, groups).shape, dtype=x.dtype)
+    length = g.out_hw[0] * g.width
+    for lo, hi in chunks(x.shape[0], (weight.shape[0] + weight[0].size * groups) * length * x.itemsize):
+        cols = im2col(grad_out[lo:hi], g)
+        _product(cols, weight, groups, g, None, grad_x[lo:hi])
+        _add_weight_grad(grad_weight, to_channel_major(x[lo:hi], g), cols, groups)
+    grad_weight = grad_weight.reshape(weight.shape)
     grad_bias = None if bias is None else grad_out.sum(axis=(0, 2, 3))
     return grad_x, grad_weight, grad_bias
