@@ -31,50 +31,36 @@ Two layout choices make those copies and the matrix product fast:
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
 
-class Geometry(NamedTuple):
+class Geometry:
     """Where the windows of a convolution sit: kernel ``(kH, kW)``, ``stride``, ``dilation``,
     ``pads = ((top, bottom), (left, right))``, input ``in_hw = (H, W)`` and output ``out_hw``
-    (no larger than the convolution's output size)."""
+    (no larger than the convolution's output size); and, derived from them, the padded input's
+    size ``padded_hw``, a stride phase's size ``phase_hw = (Hq + 1, Wq)`` (plus one row that the
+    runs of the last row's extra entries may reach into), the column layout's row ``width = Wq``
+    and ``runs``: per kernel offset in row-major order, ``(phase (a, b), start)``, the offset's
+    sub-grid starting at flat index ``start`` of phase ``(a, b)``."""
 
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pads: tuple[tuple[int, int], tuple[int, int]]
-    in_hw: tuple[int, int]
-    out_hw: tuple[int, int]
+    __slots__ = ("kernel", "stride", "dilation", "pads", "in_hw", "out_hw", "padded_hw", "phase_hw", "width",
+                 "runs")
 
-    @property
-    def padded_hw(self) -> tuple[int, int]:
+    def __init__(self, kernel, stride, dilation, pads, in_hw, out_hw):
+        self.kernel, self.stride, self.dilation = tuple(kernel), tuple(stride), tuple(dilation)
+        self.pads, self.in_hw, self.out_hw = tuple(pads), tuple(in_hw), tuple(out_hw)
         (top, bottom), (left, right) = self.pads
-        return self.in_hw[0] + top + bottom, self.in_hw[1] + left + right
-
-    @property
-    def phase_hw(self) -> tuple[int, int]:
-        """``(Hq + 1, Wq)``: a stride phase's size, plus one zero row that the runs of the last
-        row's extra entries may reach into."""
-        (hp, wp), (sh, sw) = self.padded_hw, self.stride
-        return -(-hp // sh) + 1, -(-wp // sw)
-
-    @property
-    def width(self) -> int:
-        """``Wq``, the width of one output row in the column layout."""
-        return self.phase_hw[1]
-
-    def runs(self):
-        """Yield, per kernel offset in row-major order, ``(phase (a, b), start)``: the offset's
-        sub-grid starts at flat index ``start`` of phase ``(a, b)``."""
-        (kh, kw), (sh, sw), (dh, dw), wq = self.kernel, self.stride, self.dilation, self.width
+        hp, wp = self.padded_hw = (self.in_hw[0] + top + bottom, self.in_hw[1] + left + right)
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        self.phase_hw = (-(-hp // sh) + 1, -(-wp // sw))
+        wq = self.width = self.phase_hw[1]
+        self.runs = []
         for i in range(kh):
             for j in range(kw):
                 (qi, a), (qj, b) = divmod(i * dh, sh), divmod(j * dw, sw)
-                yield (a, b), qi * wq + qj
+                self.runs.append(((a, b), qi * wq + qj))
 
 
 def _phase_slices(g: Geometry, shape):
@@ -100,16 +86,12 @@ def _phase_slices(g: Geometry, shape):
 def run_view(phases: np.ndarray, g: Geometry, phase, start: int, writeable: bool = False) -> np.ndarray:
     """The ``(C, N, H_out * Wq)`` view of one kernel offset's sub-grid (its run in every sample
     and channel); no two of its elements share memory."""
-    sh, sw = g.stride
     hq, wq = g.phase_hw
-    item = phases.itemsize
-    offset = ((phase[0] * sw + phase[1]) * hq * wq + start) * item
-    return as_strided(
-        phases.reshape(-1)[offset // item :],
-        (phases.shape[1], phases.shape[0], g.out_hw[0] * wq),
-        (phases.strides[1], phases.strides[0], item),
-        writeable=writeable,
-    )
+    view = np.ndarray((phases.shape[1], phases.shape[0], g.out_hw[0] * wq), phases.dtype, buffer=phases,
+                      offset=((phase[0] * g.stride[1] + phase[1]) * hq * wq + start) * phases.itemsize,
+                      strides=(phases.strides[1], phases.strides[0], phases.itemsize))
+    view.flags.writeable = writeable
+    return view
 
 
 def pad(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
@@ -160,7 +142,7 @@ def im2col(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndar
         np.copyto(as_strided(cols, (c, kh, kw, n, length), (cols.strides[0], kw * cols.strides[1],
                                                             *cols.strides[1:])), _all_runs(phases, g))
     else:
-        for k, (phase, start) in enumerate(g.runs()):
+        for k, (phase, start) in enumerate(g.runs):
             cols[:, k] = run_view(phases, g, phase, start)
     return cols
 
@@ -173,7 +155,7 @@ def col2im(cols: np.ndarray, x_shape, g: Geometry, out: np.ndarray | None = None
     cols = cols.reshape(c, -1, n, g.out_hw[0] * g.width)
     grad = np.empty(x_shape, dtype=cols.dtype) if out is None else out
     phases = np.zeros((n, c, *g.stride, *g.phase_hw), dtype=cols.dtype)
-    for k, (phase, start) in enumerate(g.runs()):
+    for k, (phase, start) in enumerate(g.runs):
         run_view(phases, g, phase, start, writeable=True)[...] += cols[:, k]
     for a, b, x_part, phase_part in _phase_slices(g, x_shape):
         grad[x_part] = phases[:, :, a, b][phase_part]

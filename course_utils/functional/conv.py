@@ -89,14 +89,15 @@ def _conv2d_backward(grad_out, x, weight, bias, groups, saved: Saved):
     grad_x = np.empty(x.shape, dtype=x.dtype)
     grad_weight = np.zeros(_matrix(weight, groups).shape, dtype=x.dtype)
     grad_bias = None if bias is None else np.zeros(weight.shape[0], dtype=x.dtype)
-    for lo, hi in chunks(n, (2 * rows + weight.shape[0]) * length * x.itemsize):
+    blocks = list(chunks(n, (rows + weight.shape[0]) * length * x.itemsize))
+    for lo, hi in blocks:  # first the weight gradient, which needs the columns ...
         go = to_channel_major(grad_out[lo:hi], g)
-        cols = im2col(x[lo:hi], g) if kept is None else kept[:, :, lo:hi]
-        _add_weight_grad(grad_weight, go, cols, groups)
-        del cols
-        _input_grad(go, weight, groups, g, grad_x[lo:hi])
+        _add_weight_grad(grad_weight, go, im2col(x[lo:hi], g) if kept is None else kept[:, :, lo:hi], groups)
         if grad_bias is not None:
             grad_bias += go.reshape(go.shape[0], -1).sum(axis=1)
+    del kept, go  # ... then free them before the input gradient allocates as many
+    for lo, hi in blocks:
+        _input_grad(to_channel_major(grad_out[lo:hi], g), weight, groups, g, grad_x[lo:hi])
     return grad_x, grad_weight.reshape(weight.shape), grad_bias
 
 

@@ -1,0 +1,144 @@
+"""One training step of notebook 07's CNN, course_utils.nn against the same network in PyTorch.
+
+The network is notebook 07's ``make_cnn``: (conv 3x3 pad 1 - ReLU - max-pool 2) x 2 (1 -> 16 -> 32
+channels) - flatten - linear 128 -> 10, on the course's 8x8 digits, float32, Adam (lr 3e-3). A step
+is what notebook 07's ``train_step`` does: zero the gradients, forward, cross-entropy loss,
+backward, optimiser step.
+
+For each thread count, ours and torch each run in their own process (side by side, one after the
+other), warm up, and report the median time of ``--steps`` steps. Ours also reports the peak
+memory NumPy allocates during one step (``tracemalloc``, which sees NumPy's arrays), measured
+after the timing.
+
+Run: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/train_step.py`` (options:
+``--threads 1 2``, ``--batch 32``, ``--steps 200``). ``PYTHONPATH=<older checkout>`` measures an
+older course_utils the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+
+
+def batches(batch: int, count: int):
+    """``count`` mini-batches of the digits, as float32 ``(batch, 1, 8, 8)`` images and int labels."""
+    import numpy as np
+
+    from course_utils.data import load_dataset
+
+    digits = load_dataset("digits")
+    images = (digits["images"] / 16.0).astype(np.float32)[:, None]
+    labels = digits["labels"].astype(np.int64)
+    rng = np.random.default_rng(0)
+    for _ in range(count):
+        pick = rng.choice(len(images), batch, replace=False)
+        yield np.ascontiguousarray(images[pick]), labels[pick]
+
+
+def ours(threads: int, batch: int, steps: int) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    from course_utils import nn
+
+    threadpool_limits(threads, user_api="blas")
+    r = __import__("numpy").random.default_rng(0)
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, rng=r), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1, rng=r), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(32 * 2 * 2, 10, rng=r))
+    loss_fn, optimizer = nn.CrossEntropyLoss(), nn.Adam(model.parameters(), lr=3e-3)
+
+    def step(X, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        return float(loss)
+
+    data = list(batches(batch, steps + 21))
+    times = []
+    for k, (X, y) in enumerate(data[:-1]):
+        start = time.perf_counter()
+        step(X, y)
+        if k >= 20:
+            times.append(1000 * (time.perf_counter() - start))
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    step(*data[-1])
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    return {"ms": statistics.median(times), "peak_kib": peak / 1024}
+
+
+def torch_side(threads: int, batch: int, steps: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    tn = torch.nn
+    model = tn.Sequential(tn.Conv2d(1, 16, 3, padding=1), tn.ReLU(), tn.MaxPool2d(2),
+                          tn.Conv2d(16, 32, 3, padding=1), tn.ReLU(), tn.MaxPool2d(2),
+                          tn.Flatten(), tn.Linear(32 * 2 * 2, 10))
+    loss_fn, optimizer = tn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=3e-3)
+
+    def step(X, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        return float(loss)
+
+    data = [(torch.from_numpy(X), torch.from_numpy(y)) for X, y in batches(batch, steps + 20)]
+    times = []
+    for k, (X, y) in enumerate(data):
+        start = time.perf_counter()
+        step(X, y)
+        if k >= 20:
+            times.append(1000 * (time.perf_counter() - start))
+    return {"ms": statistics.median(times), "torch": torch.__version__}
+
+
+def run(side: str, threads: int, options) -> dict | None:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    command = [sys.executable, __file__, "--worker", side, "--threads", str(threads),
+               "--batch", str(options.batch), "--steps", str(options.steps)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        if side == "torch" and "No module named 'torch'" in done.stderr:
+            return None
+        raise RuntimeError(f"{side} worker failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--worker", choices=["ours", "torch"], help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.worker:
+        side = ours if options.worker == "ours" else torch_side
+        print(json.dumps(side(options.threads[0], options.batch, options.steps)))
+        return
+    load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
+    print(f"Notebook 07's CNN, one training step (Adam), batch {options.batch}, float32, median of "
+          f"{options.steps} steps after 20; load average {' '.join(load)}.\n")
+    print("| threads | ours ms | torch ms | ratio | ours peak memory of a step (KiB) |")
+    print("|---:|---:|---:|---:|---:|")
+    for t in options.threads:
+        mine, theirs = run("ours", t, options), run("torch", t, options)
+        ref = "n/a" if theirs is None else f"{theirs['ms']:.3f}"
+        ratio = "n/a" if theirs is None else f"{mine['ms'] / theirs['ms']:.2f}"
+        print(f"| {t} | {mine['ms']:.3f} | {ref} | {ratio} | {mine['peak_kib']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
