@@ -120,10 +120,12 @@ def worker(side: str, threads: int, repeat: int) -> dict:
     return result
 
 
-def run_worker(side: str, threads: int, repeat: int) -> dict | None:
+def run_worker(script: str, side: str, threads: int, *arguments: str) -> dict | None:
+    """Run ``script --worker side --threads T arguments`` in its own process with T threads; return
+    the JSON it prints (None when the side is torch and PyTorch is not installed)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, __file__, "--worker", side, "--threads", str(threads), "--repeat", str(repeat)]
+    command = [sys.executable, script, "--worker", side, "--threads", str(threads), *arguments]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         if side == "torch" and "No module named 'torch'" in done.stderr:
@@ -142,7 +144,9 @@ def main() -> None:
         print(json.dumps(worker(options.worker, options.threads[0], options.repeat)))
         return
     load_before = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
-    runs = {t: (run_worker("ours", t, options.repeat), run_worker("torch", t, options.repeat)) for t in options.threads}
+    repeat = ("--repeat", str(options.repeat))
+    runs = {t: (run_worker(__file__, "ours", t, *repeat), run_worker(__file__, "torch", t, *repeat))
+            for t in options.threads}
     load_after = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
     ours_any, torch_any = runs[options.threads[0]]
     flops = {label: conv_flops(shape, c_out, k, s, p, d) for label, shape, c_out, k, s, p, d in CONV_CONFIGS}

@@ -20,10 +20,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 import tracemalloc
+
+from conv_speed import run_worker  # bench/ is on sys.path when this file runs as a script
 
 
 def batches(batch: int, count: int):
@@ -104,19 +104,6 @@ def torch_side(threads: int, batch: int, steps: int) -> dict:
     return {"ms": statistics.median(times), "torch": torch.__version__}
 
 
-def run(side: str, threads: int, options) -> dict | None:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, __file__, "--worker", side, "--threads", str(threads),
-               "--batch", str(options.batch), "--steps", str(options.steps)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        if side == "torch" and "No module named 'torch'" in done.stderr:
-            return None
-        raise RuntimeError(f"{side} worker failed:\n{done.stderr}")
-    return json.loads(done.stdout)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -133,8 +120,9 @@ def main() -> None:
           f"{options.steps} steps after 20; load average {' '.join(load)}.\n")
     print("| threads | ours ms | torch ms | ratio | ours peak memory of a step (KiB) |")
     print("|---:|---:|---:|---:|---:|")
+    sizes = ("--batch", str(options.batch), "--steps", str(options.steps))
     for t in options.threads:
-        mine, theirs = run("ours", t, options), run("torch", t, options)
+        mine, theirs = run_worker(__file__, "ours", t, *sizes), run_worker(__file__, "torch", t, *sizes)
         ref = "n/a" if theirs is None else f"{theirs['ms']:.3f}"
         ratio = "n/a" if theirs is None else f"{mine['ms'] / theirs['ms']:.2f}"
         print(f"| {t} | {mine['ms']:.3f} | {ref} | {ratio} | {mine['peak_kib']:.0f} |")
