@@ -2,7 +2,9 @@
 against PyTorch on the CPU, at 1 and 2 threads.
 
 For each thread count T, two worker processes run side by side, one after the other: ours
-(course_utils.functional) and torch (torch.nn.functional forward + autograd backward; skipped
+(course_utils.functional: what ``nn.Conv2d`` / ``nn.MaxPool2d`` run in training, the forward
+keeping its columns / argmax for the backward, ``conv2d_saving`` + ``conv2d_backward_saved``;
+and, in the column "stateless", ``conv2d`` + ``conv2d_backward``, which builds them again) and torch (torch.nn.functional forward + autograd backward; skipped
 if PyTorch is not installed: the course never needs it). Each worker limits NumPy's BLAS (and
 our data movement, which follows it) or torch to T threads, warms up, and reports the median of
 ``--repeat`` timings of every config. Ours also measures this machine's matrix-multiply
@@ -66,25 +68,39 @@ def worker(side: str, threads: int, repeat: int) -> dict:
     import numpy as np
 
     rng = np.random.default_rng(0)
-    result = {"times": {}}
+    result = {"times": {}, "stateless": {}}
     if side == "ours":
         from threadpoolctl import threadpool_info, threadpool_limits
 
         from course_utils import functional as F
+        from course_utils.functional import conv as C
+        from course_utils.functional import pool as P
 
         threadpool_limits(threads, user_api="blas")
         blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        result["blas"] = ", ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')}, "
-                                   f"{i['num_threads']} thread(s))" for i in blas)
+        result["blas"] = ", ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')} kernel)"
+                                   for i in blas)
         a = rng.standard_normal((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
         result["gemm_gflops"] = 2 * GEMM_SIZE**3 / median_ms(lambda: a @ a, repeat) / 1e6
         result["numpy"] = np.__version__
 
-        def conv(x, w, b, go, args):
-            return lambda: (F.conv2d(x, w, b, **args), F.conv2d_backward(go, x, w, b, **args))
+        def conv(x, w, b, go, args):  # what nn.Conv2d runs in training, then the stateless API
+            spare = []
+
+            def layer():  # the last step's used-up columns lend their memory, as in nn.Conv2d
+                out, saved = C.conv2d_saving(x, w, b, **args, spare=spare.pop() if spare else None)
+                grads = C.conv2d_backward_saved(saved, go, x, w, b, **args)
+                spare.append(saved)
+                return grads
+
+            return layer, lambda: (F.conv2d(x, w, b, **args), F.conv2d_backward(go, x, w, b, **args))
 
         def pool(x, go, k, s):
-            return lambda: (F.max_pool2d(x, k, s), F.max_pool2d_backward(go, x, k, s))
+            def layer():
+                out, saved = P.max_pool2d_saving(x, k, s)
+                return P.max_pool2d_backward_saved(saved, go, x, k, s)
+
+            return layer, lambda: (F.max_pool2d(x, k, s), F.max_pool2d_backward(go, x, k, s))
     else:
         import torch
         import torch.nn.functional as TF
@@ -98,11 +114,16 @@ def worker(side: str, threads: int, repeat: int) -> dict:
         def conv(x, w, b, go, args):
             tx, tw, tb = tensors(x, w, b)
             tgo = torch.from_numpy(go)
-            return lambda: torch.autograd.grad(TF.conv2d(tx, tw, tb, **args), (tx, tw, tb), tgo)
+            return (lambda: torch.autograd.grad(TF.conv2d(tx, tw, tb, **args), (tx, tw, tb), tgo),)
 
         def pool(x, go, k, s):
             (tx,), tgo = tensors(x), torch.from_numpy(go)
-            return lambda: torch.autograd.grad(TF.max_pool2d(tx, k, s), (tx,), tgo)
+            return (lambda: torch.autograd.grad(TF.max_pool2d(tx, k, s), (tx,), tgo),)
+
+    def record(label, functions):
+        result["times"][label] = median_ms(functions[0], repeat)
+        if len(functions) > 1:
+            result["stateless"][label] = median_ms(functions[1], repeat)
 
     for label, shape, c_out, k, stride, pad, dil in CONV_CONFIGS:
         x = rng.standard_normal(shape, dtype=np.float32)
@@ -111,12 +132,12 @@ def worker(side: str, threads: int, repeat: int) -> dict:
         h_out = (shape[2] + 2 * pad - dil * (k - 1) - 1) // stride + 1
         go = rng.standard_normal((shape[0], c_out, h_out, h_out), dtype=np.float32)
         args = dict(stride=stride, padding=pad, dilation=dil)
-        result["times"][label] = median_ms(conv(x, w, b, go, args), repeat)
+        record(label, conv(x, w, b, go, args))
     x = rng.standard_normal(POOL_SHAPE, dtype=np.float32)
     for k, s in POOL_CONFIGS:
         size = (POOL_SHAPE[2] - k) // s + 1
         go = rng.standard_normal((*POOL_SHAPE[:2], size, size), dtype=np.float32)
-        result["times"][pool_label(k, s)] = median_ms(pool(x, go, k, s), repeat)
+        record(pool_label(k, s), pool(x, go, k, s))
     return result
 
 
@@ -159,10 +180,10 @@ def main() -> None:
         + ", ".join(f"{runs[t][0]['gemm_gflops']:.0f} GFLOP/s at {t} thread(s)" for t in options.threads)
         + ". '% of matmul' is the convolution's flops / time / that throughput.\n"
     )
-    head = "| config |" + "".join(f" ours ms ({t}T) | torch ms ({t}T) | ratio ({t}T) | % of matmul ({t}T) |"
-                                  for t in options.threads)
+    head = "| config |" + "".join(f" ours ms ({t}T) | torch ms ({t}T) | ratio ({t}T) | % of matmul ({t}T) "
+                                  f"| stateless ms ({t}T) |" for t in options.threads)
     print(head)
-    print("|---|" + "---:|" * 4 * len(options.threads))
+    print("|---|" + "---:|" * 5 * len(options.threads))
     labels = list(ours_any["times"])
     for label in labels:
         row = f"| {label} |"
@@ -173,7 +194,8 @@ def main() -> None:
             ratio = "n/a" if other is None else f"{mine / other:.2f}"
             share = (f"{100 * flops[label] / (mine / 1000) / (ours['gemm_gflops'] * 1e9):.0f}%"
                      if label in flops else "n/a")
-            row += f" {mine:.2f} | {'n/a' if other is None else f'{other:.2f}'} | {ratio} | {share} |"
+            row += (f" {mine:.2f} | {'n/a' if other is None else f'{other:.2f}'} | {ratio} | {share} "
+                    f"| {ours['stateless'][label]:.2f} |")
         print(row)
     for t in options.threads:
         ours, ref = runs[t]

@@ -36,6 +36,9 @@ from numpy.lib.stride_tricks import as_strided
 
 
 
+COMPACT_ABOVE = 9  # whole rows unless they make the products this much larger than compact columns
+
+
 class Geometry:
     """Where the windows of a convolution sit: kernel ``(kH, kW)``, ``stride``, ``dilation``,
     ``pads = ((top, bottom), (left, right))``, input ``in_hw = (H, W)`` and output ``out_hw``
@@ -43,7 +46,8 @@ class Geometry:
     size ``padded_hw``, a stride phase's size ``phase_hw = (Hq + 1, Wq)`` (plus one row that the
     runs of the last row's extra entries may reach into), the column layout's row ``width = Wq``
     and ``runs``: per kernel offset in row-major order, ``(phase (a, b), start)``, the offset's
-    sub-grid starting at flat index ``start`` of phase ``(a, b)``."""
+    sub-grid starting at flat index ``start`` of phase ``(a, b)``. (Whole rows measured faster
+    than compact ``W_out``-wide columns on every benchmark config, even with dilation 2.)"""
 
     __slots__ = ("kernel", "stride", "dilation", "pads", "in_hw", "out_hw", "padded_hw", "phase_hw", "width",
                  "runs")
@@ -84,12 +88,13 @@ def _phase_slices(g: Geometry, shape):
 
 
 def run_view(phases: np.ndarray, g: Geometry, phase, start: int, writeable: bool = False) -> np.ndarray:
-    """The ``(C, N, H_out * Wq)`` view of one kernel offset's sub-grid (its run in every sample
-    and channel); no two of its elements share memory."""
+    """The ``(C, N, H_out, Wq)`` view of one kernel offset's sub-grid (its run in every sample and
+    channel); no two of its elements share memory."""
     hq, wq = g.phase_hw
-    view = np.ndarray((phases.shape[1], phases.shape[0], g.out_hw[0] * wq), phases.dtype, buffer=phases,
-                      offset=((phase[0] * g.stride[1] + phase[1]) * hq * wq + start) * phases.itemsize,
-                      strides=(phases.strides[1], phases.strides[0], phases.itemsize))
+    item = phases.itemsize
+    view = np.ndarray((phases.shape[1], phases.shape[0], g.out_hw[0], g.width), phases.dtype, buffer=phases,
+                      offset=((phase[0] * g.stride[1] + phase[1]) * hq * wq + start) * item,
+                      strides=(phases.strides[1], phases.strides[0], wq * item, item))
     view.flags.writeable = writeable
     return view
 
@@ -123,11 +128,11 @@ def phases_of(x: np.ndarray, g: Geometry, value: float = 0.0) -> np.ndarray:
 
 
 def _all_runs(phases: np.ndarray, g: Geometry) -> np.ndarray:
-    """With stride 1: the ``(C, kH, kW, N, H_out * Wq)`` view of every kernel offset's run at once."""
-    (dh, dw), wq, item = g.dilation, g.width, phases.itemsize
+    """With stride 1: the ``(C, kH, kW, N, H_out, width)`` view of every kernel offset's run at once."""
+    (dh, dw), wq, item = g.dilation, g.phase_hw[1], phases.itemsize
     s_n, s_c = phases.strides[:2]
-    return as_strided(phases, (phases.shape[1], *g.kernel, phases.shape[0], g.out_hw[0] * wq),
-                      (s_c, dh * wq * item, dw * item, s_n, item), writeable=False)
+    return as_strided(phases, (phases.shape[1], *g.kernel, phases.shape[0], g.out_hw[0], g.width),
+                      (s_c, dh * wq * item, dw * item, s_n, wq * item, item), writeable=False)
 
 
 def im2col(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
@@ -135,24 +140,25 @@ def im2col(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndar
     kernel offset (a single copy with stride 1), into ``out`` if given (it may be a slice of a
     larger batch's columns)."""
     n, c = x.shape[:2]
-    (kh, kw), length = g.kernel, g.out_hw[0] * g.width
-    cols = np.empty((c, kh * kw, n, length), dtype=x.dtype) if out is None else out
+    (kh, kw), (ho, width) = g.kernel, (g.out_hw[0], g.width)
+    cols = np.empty((c, kh * kw, n, ho * width), dtype=x.dtype) if out is None else out
+    blocks = cols.reshape(c, kh * kw, n, ho, width)  # a view, also of a batch slice
     phases = phases_of(x, g)
     if g.stride == (1, 1):
-        np.copyto(as_strided(cols, (c, kh, kw, n, length), (cols.strides[0], kw * cols.strides[1],
-                                                            *cols.strides[1:])), _all_runs(phases, g))
+        s = blocks.strides
+        np.copyto(as_strided(blocks, (c, kh, kw, n, ho, width), (s[0], kw * s[1], *s[1:])), _all_runs(phases, g))
     else:
         for k, (phase, start) in enumerate(g.runs):
-            cols[:, k] = run_view(phases, g, phase, start)
+            blocks[:, k] = run_view(phases, g, phase, start)
     return cols
 
 
 def col2im(cols: np.ndarray, x_shape, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
-    """Adjoint of :func:`im2col`: add columns ``(C, kH * kW, N, H_out * Wq)`` (any C-contiguous shape of
-    that size) back into an array of shape ``x_shape = (N, C, H, W)`` (``out`` if given); overlapping
+    """Adjoint of :func:`im2col`: add columns ``(C, kH * kW, N, H_out * Wq)`` (any shape of that size
+    that reshapes to it without a copy, e.g. a batch slice of larger columns) back into an array of shape ``x_shape = (N, C, H, W)`` (``out`` if given); overlapping
     windows add up. The columns' extra entries (``W_out <= column < Wq``) must be zero."""
     n, c = x_shape[:2]
-    cols = cols.reshape(c, -1, n, g.out_hw[0] * g.width)
+    cols = cols.reshape(c, -1, n, g.out_hw[0], g.width)
     grad = np.empty(x_shape, dtype=cols.dtype) if out is None else out
     phases = np.zeros((n, c, *g.stride, *g.phase_hw), dtype=cols.dtype)
     for k, (phase, start) in enumerate(g.runs):
@@ -163,7 +169,7 @@ def col2im(cols: np.ndarray, x_shape, g: Geometry, out: np.ndarray | None = None
 
 
 def to_channel_major(a: np.ndarray, g: Geometry) -> np.ndarray:
-    """``(N, C, H_out, W_out)`` -> ``(C, N, H_out * Wq)``, zero in the extra columns."""
+    """``(N, C, H_out, W_out)`` -> ``(C, N, H_out * width)``, zero in the extra columns."""
     n, c, ho, wo = a.shape
     out = np.empty((c, n, ho, g.width), dtype=a.dtype)
     out[..., :wo] = a.transpose(1, 0, 2, 3)
@@ -172,7 +178,7 @@ def to_channel_major(a: np.ndarray, g: Geometry) -> np.ndarray:
 
 
 def from_channel_major(m: np.ndarray, g: Geometry, bias: np.ndarray | None, out: np.ndarray) -> np.ndarray:
-    """``(C, N, H_out, Wq)`` (or its matrix) -> ``out`` ``(N, C, H_out, W_out)``, plus ``bias[c]`` if given."""
+    """``(C, N, H_out, width)`` (or its matrix) -> ``out`` ``(N, C, H_out, W_out)``, plus ``bias[c]`` if given."""
     ho, wo = g.out_hw
     m = m.reshape(m.shape[0], -1, ho, g.width)[..., :wo].transpose(1, 0, 2, 3)
     if bias is None:

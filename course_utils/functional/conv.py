@@ -44,11 +44,13 @@ def _product(cols, weight, groups, g: Geometry, bias, out):
     return from_channel_major(product.reshape(weight.shape[0], -1), g, bias, out)
 
 
-def _input_grad(go, weight, groups, g: Geometry, out):
+def _input_grad(go, weight, groups, g: Geometry, out, cols=None):
     """conv2d's input gradient, written to ``out`` ``(n, C_in, H, W)``, from the channel-major upstream
-    gradient ``go`` ``(C_out, n, H_out * Wq)``: col2im of ``weight^T @ go`` (one product per group)."""
-    cols = np.matmul(_matrix(weight, groups).transpose(0, 2, 1), _by_group(go, groups))
-    return col2im(cols, out.shape, g, out)
+    gradient ``go`` ``(C_out, n, H_out * Wq)``: col2im of ``weight^T @ go`` (one product per group),
+    the product written to ``cols`` (columns of the block's shape, e.g. the forward's) if given."""
+    product = np.matmul(_matrix(weight, groups).transpose(0, 2, 1), _by_group(go, groups),
+                        out=None if cols is None else _by_group(cols, groups))
+    return col2im(product if cols is None else cols, out.shape, g, out)
 
 
 def _add_weight_grad(total, go, cols, groups):
@@ -58,21 +60,30 @@ def _add_weight_grad(total, go, cols, groups):
 
 
 class Saved:
-    """What a conv2d forward pass keeps for its backward pass: the geometry and the columns."""
+    """What a conv2d forward pass keeps for its backward pass: the geometry and the columns.
 
-    __slots__ = ("geometry", "columns")
+    The backward pass uses the columns once (``columns`` becomes None) and leaves their memory
+    in ``buffer``, which the next forward pass of the same shape may fill again (``spare``)."""
+
+    __slots__ = ("geometry", "columns", "buffer")
 
     def __init__(self, geometry: Geometry, columns: np.ndarray | None):
-        self.geometry, self.columns = geometry, columns
+        self.geometry, self.columns, self.buffer = geometry, columns, None
 
 
-def _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep: bool = False):
-    """Forward pass, block of samples by block; returns ``(out, Saved)`` (the columns kept if ``keep``)."""
+def _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep: bool = False, spare=None):
+    """Forward pass, block of samples by block; returns ``(out, Saved)`` (the columns kept if ``keep``,
+    in ``spare.buffer`` if that has their shape and dtype)."""
     g = Geometry(weight.shape[2:], stride, dilation, pads, x.shape[2:], out_shape[2:])
     n, c_in = x.shape[:2]
     rows, length = c_in * g.kernel[0] * g.kernel[1], g.out_hw[0] * g.width
     out = np.empty(out_shape, dtype=x.dtype)
-    kept = np.empty((c_in, rows // c_in, n, length), dtype=x.dtype) if keep else None
+    shape = (c_in, rows // c_in, n, length)
+    kept = None
+    if keep:
+        buffer = getattr(spare, "buffer", None)
+        reuse = buffer is not None and buffer.shape == shape and buffer.dtype == x.dtype
+        kept = buffer if reuse else np.empty(shape, dtype=x.dtype)
     for lo, hi in chunks(n, (rows + weight.shape[0]) * length * x.itemsize):
         cols = im2col(x[lo:hi], g, None if kept is None else kept[:, :, lo:hi])
         _product(cols, weight, groups, g, bias, out[lo:hi])
@@ -80,10 +91,10 @@ def _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep: bo
 
 
 def _conv2d_backward(grad_out, x, weight, bias, groups, saved: Saved):
-    """Backward pass, block of samples by block, from the forward's ``saved`` (whose columns it
-    releases; without columns it builds them again)."""
+    """Backward pass, block of samples by block, from the forward's ``saved`` (whose columns it uses
+    up, leaving their memory in ``saved.buffer``; without columns it builds them again)."""
     g, kept = saved.geometry, saved.columns
-    saved.columns = None
+    saved.columns, saved.buffer = None, kept
     n, c_in = x.shape[:2]
     rows, length = c_in * g.kernel[0] * g.kernel[1], g.out_hw[0] * g.width
     grad_x = np.empty(x.shape, dtype=x.dtype)
@@ -95,20 +106,22 @@ def _conv2d_backward(grad_out, x, weight, bias, groups, saved: Saved):
         _add_weight_grad(grad_weight, go, im2col(x[lo:hi], g) if kept is None else kept[:, :, lo:hi], groups)
         if grad_bias is not None:
             grad_bias += go.reshape(go.shape[0], -1).sum(axis=1)
-    del kept, go  # ... then free them before the input gradient allocates as many
-    for lo, hi in blocks:
-        _input_grad(to_channel_major(grad_out[lo:hi], g), weight, groups, g, grad_x[lo:hi])
+    del go
+    for lo, hi in blocks:  # ... then the input gradient, whose columns overwrite the forward's
+        _input_grad(to_channel_major(grad_out[lo:hi], g), weight, groups, g, grad_x[lo:hi],
+                    None if kept is None else kept[:, :, lo:hi])
     return grad_x, grad_weight.reshape(weight.shape), grad_bias
 
 
-def conv2d_saving(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_saving(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, spare=None):
     """:func:`conv2d` that also returns what its backward pass needs: ``(out, saved)``; then
     ``conv2d_backward_saved(saved, grad_out, x, weight, bias, ..., groups)`` reuses the columns
-    instead of building them again (what ``nn.Conv2d`` does in training)."""
+    instead of building them again (what ``nn.Conv2d`` does in training). ``spare``, a used
+    ``saved`` of an earlier step, lends its memory to the new columns."""
     stride, pads, dilation, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 2, "conv2d"
     )
-    return _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep=True)
+    return _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep=True, spare=spare)
 
 
 def conv2d_backward_saved(saved: Saved, grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -146,10 +146,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
     return _max(x, kernel, stride, pads, dilation, out_shape, with_index=False)[0]
 
 
-def max_pool2d_saving(x, kernel_size, stride=None, padding=0, dilation=1):
+def max_pool2d_saving(x, kernel_size, stride=None, padding=0, dilation=1, spare=None):
     """:func:`max_pool2d` that also returns what its backward pass needs, ``(out, saved)`` (the
     offset of each window's maximum); ``max_pool2d_backward_saved(saved, grad_out, x)`` uses it
-    instead of finding the maxima again (what ``nn.MaxPool2d`` does in training)."""
+    instead of finding the maxima again (what ``nn.MaxPool2d`` does in training). ``spare`` is
+    accepted for symmetry with ``conv2d_saving`` and not used."""
     arguments = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
     out, index = _max(x, *arguments, with_index=True)
     return out, SavedIndex(arguments, index)

@@ -34,11 +34,13 @@ _SAVING = {
 
 def _forward(layer: Module, op: str, *args, **kwargs) -> np.ndarray:
     """``F.<op>(*args, **kwargs)``, looked up now. In training mode, while ``F.<op>`` is the original
-    op, the layer keeps (in ``layer.saved``) what ``<op>_backward`` would otherwise recompute."""
+    op, the layer keeps (in ``layer.saved``) what ``<op>_backward`` would otherwise recompute; the
+    memory the last backward pass used up (``layer.spare``) is reused for it."""
     function, saving = getattr(F, op), _SAVING.get(op)
-    layer.saved = None  # release the last step's before computing this one's
+    spare = getattr(layer, "spare", None)
+    layer.saved = layer.spare = None  # release the last step's before computing this one's
     if layer.training and saving is not None and function is saving[0]:
-        out, layer.saved = saving[2](*args, **kwargs)
+        out, layer.saved = saving[2](*args, **kwargs, spare=spare)
         return out
     return function(*args, **kwargs)
 
@@ -49,7 +51,9 @@ def _backward(layer: Module, op: str, grad_out: np.ndarray, *args, **kwargs):
     function, saving = getattr(F, op + "_backward"), _SAVING.get(op)
     saved, layer.saved = getattr(layer, "saved", None), None
     if saved is not None and function is saving[1]:
-        return saving[3](saved, grad_out, *args, **kwargs)
+        grads = saving[3](saved, grad_out, *args, **kwargs)
+        layer.spare = saved
+        return grads
     return function(grad_out, *args, **kwargs)
 
 
@@ -182,7 +186,7 @@ class Conv2d(_Convolution):
         fan_in = c_in * math.prod(self.kernel_size)
         self.weight = _he_normal((self.out_channels, c_in, *self.kernel_size), fan_in, rng, dtype)
         self.bias = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
-        self.x = self.saved = None
+        self.x = self.saved = self.spare = None
 
     def _args(self) -> dict:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
@@ -317,7 +321,7 @@ class MaxPool2d(Module):
         for name in ("kernel_size", "stride", "dilation"):
             _pair(getattr(self, name), name, minimum=1)
         _pair(padding, "padding", minimum=0)
-        self.x = self.saved = None
+        self.x = self.saved = self.spare = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
