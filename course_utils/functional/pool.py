@@ -55,26 +55,30 @@ def _max(x, kernel, stride, pads, dilation, out_shape, with_index: bool):
     """Max pooling ``(N, C, H_out, W_out)`` and, with ``with_index``, the offset ``k = i * kW + j`` of
     each window's first maximum (int8), or None.
 
-    Per kernel offset, its strided sub-grid is gathered into a contiguous buffer (one copy), then
-    compared and maximised with the running maximum at SIMD speed; on BLAS's threads, a slice of
-    the batch each.
+    Per kernel offset, its sub-grid (gathered into a contiguous buffer first when its rows have
+    gaps, stride > 1, or when it is read twice, for the index) is compared and maximised with the running maximum; on BLAS's threads, a
+    slice of the batch each.
     """
     out = np.empty(out_shape, dtype=x.dtype)
     index = np.zeros(out_shape, dtype=_index_dtype(kernel)) if with_index else None
 
     def part(lo: int, hi: int) -> None:
         xp = pad(x[lo:hi], pads, -np.inf)
-        acc, grid = out[lo:hi], np.empty(acc_shape := (hi - lo, *out_shape[1:]), dtype=x.dtype)
-        later = np.empty(acc_shape, dtype=bool) if with_index else None
+        acc, buffer = out[lo:hi], np.empty(acc_shape := (hi - lo, *out_shape[1:]), dtype=x.dtype)
+        if with_index:
+            later, offset = np.empty(acc_shape, dtype=bool), np.empty(acc_shape, dtype=index.dtype)
         for k, window in enumerate(_grids(kernel, stride, dilation, out_shape[2:])):
+            grid = xp[(slice(None), slice(None), *window)]
             if k == 0:
-                acc[...] = xp[(slice(None), slice(None), *window)]
+                acc[...] = grid
                 continue
-            np.copyto(grid, xp[(slice(None), slice(None), *window)])
+            if stride[1] > 1 or with_index:  # gaps in rows, or used twice: gather into a contiguous buffer
+                grid = np.copyto(buffer, grid) or buffer
             if with_index:
                 np.greater(grid, acc, out=later)  # strictly: a tie keeps the first maximum (row-major)
                 # k grows, so the last offset that was strictly larger is the largest such k
-                np.maximum(index[lo:hi], later.view(np.int8) * index.dtype.type(k), out=index[lo:hi])
+                np.multiply(later.view(np.int8), index.dtype.type(k), out=offset)
+                np.maximum(index[lo:hi], offset, out=index[lo:hi])
             np.maximum(acc, grid, out=acc)
 
     parallel(part, x.shape[0], x.size)
@@ -86,38 +90,73 @@ def _scatter(grad_out, x_shape, kernel, stride, pads, dilation, share):
     ``out`` the offset's part of the gradient of samples ``lo:hi`` (output-shaped), which is added
     to the offset's sub-grid (or is the sub-grid, when the windows tile the input)."""
     (top, bottom), (left, right) = pads
-    tiled = (not any(pads[0] + pads[1]) and stride == kernel and dilation == (1, 1)
-             and x_shape[2] == kernel[0] * grad_out.shape[2] and x_shape[3] == kernel[1] * grad_out.shape[3])
+    padded = any(pads[0] + pads[1])
     grad = np.empty(x_shape, dtype=grad_out.dtype)
 
     def part(lo: int, hi: int) -> None:
-        if tiled:  # the windows cover every element once: write each sub-grid, no zeros, no additions
-            target = grad[lo:hi]
-        else:
+        if _tiles(x_shape, kernel, stride, pads, dilation, grad_out.shape):
+            # the windows cover every element once: write each sub-grid, no zeros, no additions
+            for k, window in enumerate(_grids(kernel, stride, dilation, grad_out.shape[2:])):
+                share(k, lo, hi, grad[lo:hi][(slice(None), slice(None), *window)])
+            return
+        if padded:
             target = np.zeros((hi - lo, x_shape[1], x_shape[2] + top + bottom, x_shape[3] + left + right),
                               dtype=grad_out.dtype)
+        else:
+            target = grad[lo:hi]
+            target.fill(0)
         buffer = np.empty((hi - lo, *grad_out.shape[1:]), dtype=grad_out.dtype)
         for k, window in enumerate(_grids(kernel, stride, dilation, grad_out.shape[2:])):
-            sub = target[(slice(None), slice(None), *window)]
-            if tiled:
-                share(k, lo, hi, sub)
-            else:
-                share(k, lo, hi, buffer)
-                sub += buffer
-        if not tiled:
+            share(k, lo, hi, buffer)
+            target[(slice(None), slice(None), *window)] += buffer
+        if padded:
             grad[lo:hi] = target[:, :, top : top + x_shape[2], left : left + x_shape[3]]
 
     parallel(part, x_shape[0], int(np.prod(x_shape)))
     return grad
 
 
+def _tiles(x_shape, kernel, stride, pads, dilation, out_shape) -> bool:
+    """Whether the windows cover every element of x exactly once."""
+    return (not any(pads[0] + pads[1]) and stride == kernel and dilation == (1, 1)
+            and x_shape[2] == kernel[0] * out_shape[2] and x_shape[3] == kernel[1] * out_shape[3])
+
+
 def _max_backward(grad_out, index, x_shape, kernel, stride, pads, dilation):
-    """Send each window's upstream gradient to the offset ``index`` names; overlapping windows add."""
+    """Send each window's upstream gradient to the offset ``index`` names; overlapping windows add.
 
-    def share(k, lo, hi, out):
-        np.multiply(grad_out[lo:hi], index[lo:hi] == k, out=out)
+    When the windows tile the input, each offset's sub-grid is written once; otherwise every
+    window's maximum becomes a flat position in the padded input and ``np.add.at`` adds the
+    upstream gradients there (one pass, in the order of the windows)."""
+    if _tiles(x_shape, kernel, stride, pads, dilation, grad_out.shape):
+        def share(k, lo, hi, out):
+            np.multiply(grad_out[lo:hi], index[lo:hi] == k, out=out)
 
-    return _scatter(grad_out, x_shape, kernel, stride, pads, dilation, share)
+        return _scatter(grad_out, x_shape, kernel, stride, pads, dilation, share)
+    (kh, kw), (sh, sw), (dh, dw), ((top, bottom), (left, right)) = kernel, stride, dilation, pads
+    n, c, ho, wo = grad_out.shape
+    hp, wp = x_shape[2] + top + bottom, x_shape[3] + left + right
+    flat_type = np.int32 if n * c * hp * wp < 2**31 else np.int64
+    offsets = np.array([i * dh * wp + j * dw for i in range(kh) for j in range(kw)], dtype=flat_type)
+    corners = (np.arange(ho, dtype=flat_type)[:, None] * (sh * wp) + np.arange(wo, dtype=flat_type) * sw)
+    grad = np.empty(x_shape, dtype=grad_out.dtype)
+    padded = any(pads[0] + pads[1])
+
+    def part(lo: int, hi: int) -> None:
+        flat = np.take(offsets, index[lo:hi])
+        flat += corners
+        flat += (np.arange((hi - lo) * c, dtype=flat_type) * (hp * wp)).reshape(hi - lo, c, 1, 1)
+        if padded:
+            target = np.zeros(((hi - lo), c, hp, wp), dtype=grad_out.dtype)
+        else:
+            target = grad[lo:hi]
+            target.fill(0)
+        np.add.at(target.reshape(-1), flat.reshape(-1), grad_out[lo:hi].reshape(-1))
+        if padded:
+            grad[lo:hi] = target[:, :, top : top + x_shape[2], left : left + x_shape[3]]
+
+    parallel(part, n, int(np.prod(x_shape)))
+    return grad
 
 
 class SavedIndex:
