@@ -159,3 +159,37 @@ def test_matches_torch_when_installed():
     np.testing.assert_allclose(F.conv2d(x, w, b, **kwargs), ty.detach().numpy(), atol=1e-12)
     for ours, theirs in zip(F.conv2d_backward(g, x, w, b, **kwargs), (tx, tw, tb)):
         np.testing.assert_allclose(ours, theirs.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", CASES_2D)
+def test_blocks_of_samples_and_kept_columns_give_the_whole_batch_results(kwargs, monkeypatch):
+    """The batch is cut into blocks of samples (here one sample per block), and the training path
+    (columns kept by the forward, their memory reused by the next step) gives the stateless results."""
+    from course_utils.functional import conv as C
+
+    groups = kwargs.get("groups", 1)
+    x, x2 = rng.standard_normal((2, 3, 4, 9, 8))
+    w = rng.standard_normal((2 * groups, 4 // groups, 3, 2))
+    b = rng.standard_normal(2 * groups)
+    y = F.conv2d(x, w, b, **kwargs)
+    g = rng.standard_normal(y.shape)
+    t_kwargs = {**kwargs, "padding": 0} if kwargs.get("padding") == "same" else kwargs  # transposed conv: y -> x
+    t_g = rng.standard_normal(F.conv_transpose2d(y, w, **t_kwargs).shape)
+
+    def everything():
+        return [F.conv2d(x, w, b, **kwargs), *F.conv2d_backward(g, x, w, b, **kwargs),
+                F.conv_transpose2d(y, w, np.full(4, b[0]), **t_kwargs),
+                *F.conv_transpose2d_backward(t_g, y, w, None, **t_kwargs)[:2]]
+
+    whole = everything()
+    monkeypatch.setattr(C, "CHUNK_BYTES", 1)
+    for got, want in zip(everything(), whole):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    spare = None
+    for inputs in (x2, x):  # the second step's columns reuse the first step's memory
+        out, saved = C.conv2d_saving(inputs, w, b, **kwargs, spare=spare)
+        grads = C.conv2d_backward_saved(saved, g, inputs, w, b, **kwargs)
+        spare = saved
+    for got, want in zip([out, *grads], whole):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert spare.buffer is not None and spare.columns is None
