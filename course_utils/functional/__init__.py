@@ -29,10 +29,15 @@ None when ``bias`` is None); ``max_pool2d_backward``, ``avg_pool2d_backward`` an
 ``relu_backward`` return ``grad_x``; ``cross_entropy_backward(grad_out, logits, targets)``
 returns ``grad_logits``.
 
-Implementation (see ``_im2col``): convolutions are im2col (one strided slice copy per kernel
-offset) and one matrix product; their backward passes rebuild the columns from ``x`` for the
-weight gradient and scatter the input gradient with the mirror loop of slice additions
-(col2im). Pooling takes elementwise maxima or sums of the same strided sub-grids.
+Implementation (see ``_im2col``): a convolution is im2col (one block copy per kernel offset,
+from the padded input's stride phases, whole rows at a time) and ONE matrix product per group
+for a block of samples of a few MB (the whole batch when it is small); its backward pass takes
+the weight gradient from the same columns (``conv.conv2d_saving`` keeps them from the forward
+pass, as ``nn.Conv2d`` does in training; the stateless ``conv2d_backward`` builds them again)
+and scatters ``weight^T @ grad_out`` back with col2im. Max pooling takes elementwise maxima of
+the windows' sub-grids and remembers the offset of each maximum for its backward pass
+(``pool.max_pool2d_saving``, used by ``nn.MaxPool2d``). The copies and maxima of pooling run on
+as many threads as NumPy's BLAS (``_threads``).
 Bad input raises TypeError or ValueError naming the argument and the shapes; nothing is
 broadcast or cast silently.
 """
