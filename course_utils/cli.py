@@ -2,7 +2,8 @@
 
     course release [--dest DIR]
     course grade SUBMISSIONS [--assignment A] [--workers N] [--course-dir DIR] [--db-url URL]
-                 [--source DIR] [--timeout S] [--memory-mb M] [--roster FILE] [--force]
+                 [--source DIR] [--timeout S] [--memory-mb M] [--max-processes P] [--roster FILE]
+                 [--force] [--no-sandbox]
     course feedback [--assignment A] [--course-dir DIR]
     course report [--assignment A] [--course-dir DIR]
 
@@ -47,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--source", type=Path, help="instructor notebooks with hidden tests (default: solutions/)")
     grade.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
     grade.add_argument("--memory-mb", type=int, default=2048, help="address-space limit of the kernel (default 2048)")
+    grade.add_argument("--max-processes", type=int, default=None,
+                       help="processes and threads a submission may run at once (default 128)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run submissions without the operating-system sandbox (unsafe; see INSTRUCTORS.md)")
     grade.add_argument("--roster", type=Path, help="file of student IDs, one per line, so absent students get a row")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -85,7 +90,17 @@ def _grade(args) -> int:
         raise UsageError("--workers must be at least 1")
     if args.timeout < 1 or args.memory_mb < 256:
         raise UsageError("--timeout must be at least 1 and --memory-mb at least 256")
+    from .instructor import jail
+
+    if args.max_processes is not None and args.max_processes < 16:
+        raise UsageError("--max-processes must be at least 16 (a Python kernel runs several threads)")
     roster = _read_roster(args.roster) if args.roster else []
+    # Fail closed: no sandbox, no grading (unless the instructor says --no-sandbox).
+    if args.no_sandbox:
+        print("course: warning: grading WITHOUT the sandbox (--no-sandbox): submissions run as you, with your "
+              "files, processes and network; grades.csv says 'sandbox: off'", file=sys.stderr)
+    elif problem := jail.problem():
+        raise UsageError(problem)
     source = args.source or coursedir.REPO / "solutions"
     known = coursedir.source_assignments(source) if source.is_dir() else []
     if not known:
@@ -108,7 +123,8 @@ def _grade(args) -> int:
             for student in roster:
                 gb.update_or_create_student(student)
     limits = grade.Limits(timeout=args.timeout, memory_mb=args.memory_mb,
-                          cpu_seconds=max(600, 5 * args.timeout), budget=max(900, 8 * args.timeout))
+                          cpu_seconds=max(600, 5 * args.timeout), budget=max(900, 8 * args.timeout),
+                          max_processes=args.max_processes or jail.DEFAULT_MAX_PROCESSES, sandbox=not args.no_sandbox)
     outcomes = grade.grade_batch(course, batch.submissions, digests, workers=args.workers, limits=limits,
                                  force=args.force, progress=not args.no_progress)
     path = grade.write_grades(course)

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
@@ -43,7 +45,7 @@ from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateI
 from traitlets import Integer
 from traitlets.config.loader import PyFileConfigLoader
 
-from .sandbox import KERNEL_NAME
+from .sandbox import KERNEL_NAME, die_with_parent
 
 # Error names the grader writes into outputs; grade.py reads them back as statuses.
 KERNEL_DIED = "KernelDied"
@@ -197,12 +199,25 @@ def sanitize(nb: NotebookNode, resources: dict, config) -> NotebookNode:
     return nb
 
 
-def execute(nb: NotebookNode, resources: dict, config, workdir: Path) -> NotebookNode:
-    """Run ``nb`` on the grading kernel in ``workdir``, then drop stderr and limit outputs."""
+def execute(nb: NotebookNode, resources: dict, config, workdir: Path, name: str = "kernel") -> NotebookNode:
+    """Run ``nb`` on the grading kernel in ``workdir``, then drop stderr and limit outputs.
+
+    The kernel's connection file and Unix sockets (Jupyter's ``ipc`` transport) lie in
+    ``workdir``'s parent, the box that the jail makes visible (see :mod:`.jail`): the
+    kernel needs no network to talk to this process.
+    """
     resources = {**resources, "metadata": {"path": str(workdir)}}
     executor = GradingExecute(config=config)
     executor.kernel_name = KERNEL_NAME
-    nb, resources = executor.preprocess(nb, resources)
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc",
+                       connection_file=str(Path(workdir).parent / f"{name}.json"))
+    try:
+        nb, resources = executor.preprocess(nb, resources, km=km)
+    finally:  # nbclient leaves a kernel it did not start running: end the jail, and all it holds, now
+        if executor.kc is not None:
+            executor.kc.stop_channels()
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
     for pp in (IgnorePattern, LimitOutput):
         nb, resources = pp(config=config).preprocess(nb, resources)
     return nb
@@ -225,7 +240,8 @@ def run_job(job: dict) -> dict:
         except Exception as error:  # noqa: BLE001 (nbgrader fails in many ways on broken metadata)
             raise SystemExit(f"nbgrader could not restore the graded cells of {item['id']}.ipynb "
                              f"(is its cell metadata stripped?): {type(error).__name__}: {error}") from None
-        data = nbformat.writes(execute(nb, resources, config, Path(job["workdir"]))).encode()
+        executed = execute(nb, resources, config, Path(job["workdir"]), name=f"kernel-{len(report['notebooks'])}")
+        data = nbformat.writes(executed).encode()
         Path(item["out"]).write_bytes(data)
         report["notebooks"][item["id"]] = {"notes": notes, "review": review,
                                            "sha256": hashlib.sha256(data).hexdigest()}
@@ -260,6 +276,7 @@ def serve() -> None:
     descriptors 0 and 1, which the kernels inherit, point to ``/dev/null``, so student
     code cannot read the queue or forge an answer.
     """
+    die_with_parent()  # a `course grade` killed by a signal takes its workers (and their jails) with it
     commands = os.fdopen(os.dup(0), "r")
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     devnull = os.open(os.devnull, os.O_RDWR)

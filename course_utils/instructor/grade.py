@@ -42,11 +42,12 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
-from . import suspicious
+from . import jail, suspicious
 from .coursedir import CourseDir
 from .execute import GUARD_FAILED, KERNEL_DIED, TRUNCATED_NOTE
 from .submissions import Submission
 
+SANDBOX_OFF = "sandbox: off"
 _ERROR_STATUS = {"CellTimeoutError": "time limit", "MemoryError": "memory limit", KERNEL_DIED: "kernel died",
                  GUARD_FAILED: "grading guard failed"}
 
@@ -59,9 +60,12 @@ class Limits:
     memory_mb: int = 2048
     cpu_seconds: int = 600
     budget: int = 900
+    max_processes: int = jail.DEFAULT_MAX_PROCESSES
+    sandbox: bool = True
 
     def env(self) -> dict[str, str]:
-        return {"COURSE_MEMORY_MB": str(self.memory_mb), "COURSE_CPU_SECONDS": str(self.cpu_seconds)}
+        return {"COURSE_MEMORY_MB": str(self.memory_mb), "COURSE_CPU_SECONDS": str(self.cpu_seconds),
+                jail.MAX_PROCESSES_ENV: str(self.max_processes), jail.SANDBOX_ENV: "on" if self.sandbox else "off"}
 
 
 @dataclass
@@ -78,7 +82,8 @@ class Outcome:
 
 
 def _key(sub: Submission, digest: str, limits: Limits) -> str:
-    h = hashlib.sha256(f"{digest}|{limits.timeout}|{limits.memory_mb}|{limits.cpu_seconds}".encode())
+    h = hashlib.sha256(f"{digest}|{limits.timeout}|{limits.memory_mb}|{limits.cpu_seconds}|"
+                       f"{limits.max_processes}|{limits.sandbox}".encode())
     for name in sorted(sub.notebooks):
         h.update(name.encode())
         h.update(sub.notebooks[name].read_bytes())
@@ -139,6 +144,8 @@ def _execute(course: CourseDir, sub: Submission, key: str, limits: Limits, db_ur
     """Run one submission's notebooks on a worker from ``workers``; never raises for a student's fault."""
     outcome = Outcome(sub, key)
     start = time.perf_counter()
+    if not limits.sandbox:
+        outcome.status.append(SANDBOX_OFF)
     source_dir = course.source / sub.assignment
     if sub.error:
         outcome.status.append(f"unreadable: {sub.error}")
@@ -149,7 +156,8 @@ def _execute(course: CourseDir, sub: Submission, key: str, limits: Limits, db_ur
         outcome.status.append(f"{name}.ipynb is not a notebook of {sub.assignment} (ignored)")
         outcome.review.append("misnamed notebook")
     with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
-        work = Path(scratch) / "work"
+        # The box: the only folder the jailed kernel sees besides the Python environment (see jail.py).
+        work = Path(scratch) / "box" / "work"
         # The assignment's data files, never its notebooks (they hold the hidden tests).
         shutil.copytree(source_dir, work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
         job = {"config": str(course.config_file), "db_url": db_url, "assignment": sub.assignment,
@@ -251,7 +259,9 @@ def _save(course: CourseDir, outcome: Outcome, db_url: str) -> None:
     dest.mkdir(parents=True)
     for nb_id, nb in outcome.executed.items():
         nbformat.write(nb, dest / f"{nb_id}.ipynb")
-    marker = {"key": outcome.key, "status": list(dict.fromkeys(outcome.status)) or ["ok"],
+    status = [s for s in dict.fromkeys(outcome.status) if s != SANDBOX_OFF] or ["ok"]
+    status += [SANDBOX_OFF] if SANDBOX_OFF in outcome.status else []
+    marker = {"key": outcome.key, "status": status,
               "review": sorted(set(outcome.review)), "flags": outcome.flags, "seconds": round(outcome.seconds, 2)}
     _write_atomic(marker_path(course, sub.student, sub.assignment), json.dumps(marker, indent=1))
 
@@ -303,10 +313,11 @@ def grade_batch(course: CourseDir, submissions: list[Submission], digests: dict[
             todo.append((sub, key))
     outcomes = []
     bar = tqdm(total=len(todo), desc="grading", unit="submission", disable=not progress or not todo)
-    env = {**course.env(), **limits.env()}
+    env = {**course.env(), **limits.env(),
+           jail.HIDE_ENV: os.pathsep.join(str(p) for p in (course.root, course.source))}
     idle: queue.Queue = queue.Queue()
     for n in range(max(1, workers)):
-        idle.put(_Worker(env, course.state_dir / f"worker-{n}.log"))
+        idle.put(_Worker({**env, jail.UID_ENV: str(jail.kernel_uid(n))}, course.state_dir / f"worker-{n}.log"))
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
         futures = [pool.submit(_execute, course, sub, key, limits, db_url, idle) for sub, key in todo]

@@ -41,15 +41,20 @@ _SHELL_METHODS = ("showtraceback", "_showtraceback", "showsyntaxerror", "run_cel
 _snapshots: dict[str, tuple[object, dict]] = {}
 
 
-def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
-    """Apply the resource limits to this process (0 leaves a limit unchanged)."""
+def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, max_processes: int = 0) -> None:
+    """Apply the resource limits to this process and its children (0 leaves a limit unchanged).
+
+    Soft and hard limits are both set, so student code cannot raise them again.
+    ``max_processes`` (``RLIMIT_NPROC``) counts the processes and threads of this uid: the
+    jail sets it (see :mod:`course_utils.instructor.jail`), where that uid is the kernel's own.
+    """
     import resource
 
     def limit(kind: int, value: int) -> None:
         hard = resource.getrlimit(kind)[1]
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
-        resource.setrlimit(kind, (value, hard))
+        resource.setrlimit(kind, (value, value))
 
     if memory_mb:
         limit(resource.RLIMIT_AS, memory_mb * 2**20)
@@ -57,7 +62,21 @@ def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
         limit(resource.RLIMIT_CPU, cpu_seconds)
     if file_mb:
         limit(resource.RLIMIT_FSIZE, file_mb * 2**20)
+    if max_processes:
+        limit(resource.RLIMIT_NPROC, max_processes)
     limit(resource.RLIMIT_CORE, 0)
+
+
+def drop_privileges() -> None:
+    """Inside the jail of a root grader: become ``COURSE_SANDBOX_UID`` (no account, no capabilities)."""
+    if os.geteuid() != 0 or not os.environ.get("COURSE_JAILED"):
+        return
+    uid = int(os.environ.get("COURSE_SANDBOX_UID", "0"))
+    if uid <= 0:
+        raise SystemExit("course_utils.instructor.sandbox: refusing to run a grading kernel as root in the jail")
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
 
 
 def snapshot() -> None:
@@ -109,17 +128,19 @@ def install_kernelspec(jupyter_dir: Path) -> Path:
     folder = Path(jupyter_dir) / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "course_utils.instructor.sandbox", "-f", "{connection_file}"],
-        "display_name": "Python 3 (course grading, resource-limited)",
+        "argv": [sys.executable, "-P", "-m", "course_utils.instructor.jail", "-f", "{connection_file}"],
+        "display_name": "Python 3 (course grading, jailed and resource-limited)",
         "language": "python",
+        # The kernel runs in the jail's own session: interrupt it with a message, not a signal.
+        "interrupt_mode": "message",
         "metadata": {"debugger": False},
     }
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     return folder
 
 
-def _die_with_parent() -> None:
-    """On Linux, have the kernel killed when the grading process that started it dies."""
+def die_with_parent() -> None:
+    """On Linux, have this process killed when the process that started it dies."""
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -128,14 +149,23 @@ def _die_with_parent() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Limit, snapshot, then become an IPython kernel (``ipykernel_launcher`` arguments)."""
+    """Drop privileges, limit, snapshot, then become an IPython kernel (``ipykernel_launcher`` arguments).
+
+    ``--check`` instead prints ``sandbox ok`` and the identity it ended with (the grader's
+    probe that a jail can be built).
+    """
+    drop_privileges()
     set_limits(int(os.environ.get("COURSE_MEMORY_MB", "2048")),
                int(os.environ.get("COURSE_CPU_SECONDS", "600")),
-               int(os.environ.get("COURSE_FILE_MB", "64")))
+               int(os.environ.get("COURSE_FILE_MB", "64")),
+               int(os.environ.get("COURSE_MAX_PROCESSES", "0")))
+    if argv == ["--check"]:
+        print(f"sandbox ok uid={os.getuid()} euid={os.geteuid()}")
+        return
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     os.environ["MPLBACKEND"] = "Agg"
-    _die_with_parent()
+    die_with_parent()
     # Run as __main__ (python -m); the grader's guard imports this module by name.
     importlib.import_module("course_utils.instructor.sandbox").snapshot()
     from ipykernel import kernelapp
