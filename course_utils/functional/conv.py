@@ -30,11 +30,10 @@ def _by_group(a: np.ndarray, groups: int) -> np.ndarray:
 CHUNK_BYTES = 1 << 23  # a block of samples: columns and products of a few MB, no fresh pages per call
 
 
-def chunks(n: int, bytes_per_sample: int):
-    """Cut ``range(n)`` into consecutive ``(lo, hi)`` blocks of about ``CHUNK_BYTES`` each."""
-    step = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
-    for lo in range(0, n, step):
-        yield lo, min(n, lo + step)
+def chunks(n: int, bytes_per_sample: int) -> list[tuple[int, int]]:
+    """Cut ``range(n)`` into consecutive ``(lo, hi)`` blocks of equal size, at most ``CHUNK_BYTES`` each."""
+    count = -(-n // max(1, CHUNK_BYTES // max(1, bytes_per_sample)))
+    return [(n * k // count, n * (k + 1) // count) for k in range(count)]
 
 
 def _product(cols, weight, groups, g: Geometry, bias, out):
@@ -100,16 +99,16 @@ def _conv2d_backward(grad_out, x, weight, bias, groups, saved: Saved):
     grad_x = np.empty(x.shape, dtype=x.dtype)
     grad_weight = np.zeros(_matrix(weight, groups).shape, dtype=x.dtype)
     grad_bias = None if bias is None else np.zeros(weight.shape[0], dtype=x.dtype)
-    blocks = list(chunks(n, (rows + weight.shape[0]) * length * x.itemsize))
+    blocks = chunks(n, (rows + weight.shape[0]) * length * x.itemsize)
     for lo, hi in blocks:  # first the weight gradient, which needs the columns ...
         go = to_channel_major(grad_out[lo:hi], g)
         _add_weight_grad(grad_weight, go, im2col(x[lo:hi], g) if kept is None else kept[:, :, lo:hi], groups)
         if grad_bias is not None:
             grad_bias += go.reshape(go.shape[0], -1).sum(axis=1)
-    del go
     for lo, hi in blocks:  # ... then the input gradient, whose columns overwrite the forward's
-        _input_grad(to_channel_major(grad_out[lo:hi], g), weight, groups, g, grad_x[lo:hi],
-                    None if kept is None else kept[:, :, lo:hi])
+        if len(blocks) > 1:
+            go = to_channel_major(grad_out[lo:hi], g)
+        _input_grad(go, weight, groups, g, grad_x[lo:hi], None if kept is None else kept[:, :, lo:hi])
     return grad_x, grad_weight.reshape(weight.shape), grad_bias
 
 
