@@ -2,16 +2,17 @@
 against PyTorch on the CPU, at 1 and 2 threads.
 
 For each thread count T, two worker processes run side by side, one after the other: ours
-(course_utils.functional: what ``nn.Conv2d`` / ``nn.MaxPool2d`` run in training, the forward
-keeping its columns / argmax for the backward, ``conv2d_saving`` + ``conv2d_backward_saved``;
-and, in the column "stateless", ``conv2d`` + ``conv2d_backward``, which builds them again) and torch (torch.nn.functional forward + autograd backward; skipped
-if PyTorch is not installed: the course never needs it). Each worker limits NumPy's BLAS (and
-our data movement, which follows it) or torch to T threads, warms up, and reports the median of
-``--repeat`` timings of every config. Ours also measures this machine's matrix-multiply
-throughput at T threads (a large float32 ``a @ b``): a convolution is three matrix products
-(forward, weight gradient, input gradient) of ``2 * N * C_out * H_out * W_out * C_in/G * kH * kW``
-flops each, so ``flops / time / throughput`` is the fraction of the machine's BLAS speed a
-config reaches, the limit a NumPy implementation can approach (pooling does no products).
+(course_utils.functional: what ``nn.Conv2d`` / ``nn.MaxPool2d`` run in training, the forward keeping
+its columns / argmax for the backward, ``conv2d_saving`` + ``conv2d_backward_saved``; and, in the
+column "stateless", ``conv2d`` + ``conv2d_backward``, which builds them again) and torch
+(torch.nn.functional forward + autograd backward; skipped if PyTorch is not installed: the course
+never needs it). Each worker limits NumPy's BLAS (and our data movement, which follows it) or torch
+to T threads, warms up, and reports the median of ``--repeat`` timings of every config. Ours also
+measures this machine's matrix-multiply throughput at T threads (a large float32 ``a @ b``): a
+convolution is three matrix products (forward, weight gradient, input gradient) of ``2 * N * C_out *
+H_out * W_out * C_in/G * kH * kW`` flops each, so ``flops / time / throughput`` is the fraction of
+the machine's BLAS speed a config reaches, the limit a NumPy implementation can approach (pooling
+does no products).
 
 Run: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/conv_speed.py`` (OpenBLAS on its
 native kernel; the table says which kernel ran) on a quiet machine. Options: ``--threads 1 2``,

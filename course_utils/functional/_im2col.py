@@ -161,8 +161,9 @@ def im2col(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndar
 
 def col2im(cols: np.ndarray, x_shape, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
     """Adjoint of :func:`im2col`: add columns ``(C, kH * kW, N, H_out * Wq)`` (any shape of that size
-    that reshapes to it without a copy, e.g. a batch slice of larger columns) back into an array of shape ``x_shape = (N, C, H, W)`` (``out`` if given); overlapping
-    windows add up. The columns' extra entries (``W_out <= column < Wq``) must be zero."""
+    that reshapes to it without a copy, e.g. a batch slice of larger columns) back into an array of
+    shape ``x_shape = (N, C, H, W)`` (``out`` if given); overlapping windows add up. The columns'
+    extra entries (``W_out <= column < Wq``) must be zero."""
     n, c = x_shape[:2]
     cols = cols.reshape(c, -1, n, g.out_hw[0], g.width)
     grad = np.empty(x_shape, dtype=cols.dtype) if out is None else out

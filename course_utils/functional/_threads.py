@@ -1,12 +1,13 @@
 """Run pooling's element loops (comparisons, maxima, masks) on as many threads as NumPy's BLAS.
 
-The matrix products of a convolution run on BLAS's threads; pooling has none, and NumPy's
-element loops run on one core (releasing the GIL). Cutting the batch into one slice per thread
-and running the slices on a small thread pool uses the other cores as BLAS does. (Plain copies,
-such as im2col's, gained nothing from a second thread on the 2-core development machine: one
-core already saturates its memory bandwidth, so convolutions do not use this.) The thread count is BLAS's: ``threadpoolctl``'s current limit when
-the caller uses threadpoolctl, else ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/
-``MKL_NUM_THREADS``, else the CPUs this process may run on (what OpenBLAS itself starts with).
+The matrix products of a convolution run on BLAS's threads; pooling has none, and NumPy's element
+loops run on one core (releasing the GIL). Cutting the batch into one slice per thread and running
+the slices on a small thread pool uses the other cores as BLAS does. (Plain copies, such as
+im2col's, gained nothing from a second thread on the 2-core development machine: one core already
+saturates its memory bandwidth, so convolutions do not use this.) The thread count is BLAS's:
+``threadpoolctl``'s current limit when the caller uses threadpoolctl, else
+``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/ ``MKL_NUM_THREADS``, else the CPUs this process may
+run on (what OpenBLAS itself starts with).
 """
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """max_pool2d and avg_pool2d and their backward passes.
 
-Pooling summarises each window of a feature map by one number (Goodfellow et al., *Deep
-Learning*, ch. 9, "Pooling"; Pardo, Northwestern lecture on pooling). The windows are visited
-the way im2col visits them, one strided sub-grid of the padded input per kernel offset
-(gathered into a contiguous buffer), so a pooling pass is ``kH * kW`` elementwise maxima or
-sums over arrays of the output's shape, on BLAS's threads (a slice of the batch each): no loop over output pixels, no intermediate of
-``kH * kW`` times the output. The backward pass of max pooling needs the offset of each
-window's maximum; ``max_pool2d_saving`` keeps it from the forward pass (``nn.MaxPool2d`` does
-that), the stateless ``max_pool2d_backward`` finds it again.
+Pooling summarises each window of a feature map by one number (Goodfellow et al., *Deep Learning*,
+ch. 9, "Pooling"; Pardo, Northwestern lecture on pooling). The windows are visited the way im2col
+visits them, one strided sub-grid of the padded input per kernel offset (gathered into a contiguous
+buffer), so a pooling pass is ``kH * kW`` elementwise maxima or sums over arrays of the output's
+shape, on BLAS's threads (a slice of the batch each): no loop over output pixels, no intermediate of
+``kH * kW`` times the output. The backward pass of max pooling needs the offset of each window's
+maximum; ``max_pool2d_saving`` keeps it from the forward pass (``nn.MaxPool2d`` does that), the
+stateless ``max_pool2d_backward`` finds it again.
 """
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def _max(x, kernel, stride, pads, dilation, out_shape, with_index: bool):
     each window's first maximum (int8), or None.
 
     Per kernel offset, its sub-grid (gathered into a contiguous buffer first when its rows have
-    gaps, stride > 1, or when it is read twice, for the index) is compared and maximised with the running maximum; on BLAS's threads, a
-    slice of the batch each.
+    gaps, stride > 1, or when it is read twice, for the index) is compared and maximised with the
+    running maximum; on BLAS's threads, a slice of the batch each.
     """
     out = np.empty(out_shape, dtype=x.dtype)
     index = np.zeros(out_shape, dtype=_index_dtype(kernel)) if with_index else None
