@@ -167,7 +167,7 @@ def test_course_dir_config_keeps_the_gradebook_url(tmp_path):
     assert coursedir.setup(tmp_path / "cd").db_url == url  # remembered when --db-url is not given again
     assert "course_utils.instructor.feedback.ScrubHiddenTests" in course.config().GenerateFeedback.preprocessors
     kernel = tmp_path / "cd" / "jupyter" / "kernels" / "course-grading" / "kernel.json"
-    assert "course_utils.instructor.sandbox" in kernel.read_text()
+    assert "course_utils.instructor.jail" in kernel.read_text()  # the kernel starts in the sandbox
 
 
 def test_fixtures_match_the_release():
