@@ -156,10 +156,24 @@ def run_worker(script: str, side: str, threads: int, *arguments: str) -> dict | 
     return json.loads(done.stdout)
 
 
+def merge(results: list[dict | None]) -> dict | None:
+    """One worker result from several rounds: every time (and the matmul throughput) their median."""
+    if results[0] is None:
+        return None
+    merged = dict(results[0])
+    for key in ("times", "stateless"):
+        merged[key] = {label: statistics.median(r[key][label] for r in results) for label in results[0][key]}
+    if "gemm_gflops" in merged:
+        merged["gemm_gflops"] = statistics.median(r["gemm_gflops"] for r in results)
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the pair of workers this many times; report each time's median over the rounds")
     parser.add_argument("--worker", choices=["ours", "torch"], help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.worker:
@@ -167,13 +181,15 @@ def main() -> None:
         return
     load_before = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
     repeat = ("--repeat", str(options.repeat))
-    runs = {t: (run_worker(__file__, "ours", t, *repeat), run_worker(__file__, "torch", t, *repeat))
-            for t in options.threads}
+    rounds = [{t: (run_worker(__file__, "ours", t, *repeat), run_worker(__file__, "torch", t, *repeat))
+               for t in options.threads} for _ in range(options.rounds)]
+    runs = {t: tuple(merge([r[t][side] for r in rounds]) for side in (0, 1)) for t in options.threads}
     load_after = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
     ours_any, torch_any = runs[options.threads[0]]
     flops = {label: conv_flops(shape, c_out, k, s, p, d) for label, shape, c_out, k, s, p, d in CONV_CONFIGS}
     print(
-        f"Forward + backward, float32, median of {options.repeat} after warm-up, each side in its own process; "
+        f"Forward + backward, float32, median of {options.repeat} after warm-up"
+        f"{f' (then the median over {options.rounds} rounds)' if options.rounds > 1 else ''}, each side in its own process; "
         f"NumPy {ours_any['numpy']} with {ours_any['blas']}; "
         f"{'PyTorch ' + torch_any['torch'] if torch_any else 'PyTorch not installed'}; "
         f"{os.cpu_count()} CPUs; load average {' '.join(load_before)} before, {' '.join(load_after)} after.\n"
