@@ -55,7 +55,8 @@ def _input_grad(go, weight, groups, g: Geometry, out, cols=None):
 def _add_weight_grad(total, go, cols, groups):
     """Add a block's weight gradient ``go @ columns^T`` (one product per group, summed over the block's
     samples by the product itself) to ``total`` ``(G, C_out/G, C_g*kH*kW)``."""
-    total += np.matmul(_by_group(go, groups), _by_group(cols, groups).transpose(0, 2, 1))
+    # computed transposed, columns @ go^T, which BLAS runs faster on these shapes (measured)
+    total += np.matmul(_by_group(cols, groups), _by_group(go, groups).transpose(0, 2, 1)).transpose(0, 2, 1)
 
 
 class Saved:
