@@ -3,7 +3,8 @@
     course release [--dest DIR]
     course grade SUBMISSIONS [--assignment A] [--workers N] [--course-dir DIR] [--db-url URL]
                  [--source DIR] [--timeout S] [--memory-mb M] [--max-processes P] [--roster FILE]
-                 [--force] [--no-sandbox]
+                 [--force] [--no-sandbox] [--students IDS|FILE] [--duedate TIME] [--late-penalty none|zero]
+    course export --format canvas [--course-dir DIR] [--roster CANVAS_CSV] [--output FILE]
     course feedback [--assignment A] [--course-dir DIR]
     course report [--assignment A] [--course-dir DIR]
 
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="processes and threads a submission may run at once (default 128)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run submissions without the operating-system sandbox (unsafe; see INSTRUCTORS.md)")
+    grade.add_argument("--students", help="grade only these students: a comma-separated list or a file of IDs, "
+                       "one per line (two graders split a class this way)")
+    grade.add_argument("--duedate", help="the assignments' deadline, e.g. 2026-12-08T23:59:00+01:00 (stored in the "
+                       "gradebook; timestamp.txt says when each student submitted)")
+    grade.add_argument("--late-penalty", choices=["none", "zero"],
+                       help="nbgrader's late rule: none (default) or zero (a late submission scores 0); remembered")
     grade.add_argument("--roster", type=Path, help="file of student IDs, one per line, so absent students get a row")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -60,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     course_dir(feedback)
     report = sub.add_parser("report", help="per-exercise table (report.csv) and figure (report.png)")
     course_dir(report)
+    export = sub.add_parser("export", help="the grades as a file an LMS imports (Canvas's gradebook CSV)")
+    export.add_argument("--format", required=True, choices=["canvas"], help="the LMS's format")
+    export.add_argument("--course-dir", type=Path, default=Path("course-dir"),
+                        help="the grading course directory (default ./course-dir)")
+    export.add_argument("--roster", type=Path, help="the LMS's own gradebook export, to map student IDs")
+    export.add_argument("--output", type=Path, help="where to write (default COURSE_DIR/canvas-grades.csv)")
     return parser
 
 
@@ -81,6 +94,31 @@ def _read_roster(path: Path) -> list[str]:
     if bad:
         raise UsageError(f"roster {path}: invalid student IDs {', '.join(bad[:5])}")
     return ids
+
+
+def _students(value: str) -> set[str]:
+    """Student IDs from ``--students``: a file of IDs (one per line) or a comma-separated list."""
+    from .instructor.submissions import STUDENT_ID
+
+    path = Path(value)
+    ids = ([line.split(",")[0].strip() for line in path.read_text().splitlines()] if path.is_file()
+           else [part.strip() for part in value.split(",")])
+    ids = [i for i in ids if i]
+    bad = [i for i in ids if not STUDENT_ID.match(i)]
+    if bad or not ids:
+        raise UsageError(f"--students {value!r}: not a file, and not a comma-separated list of student IDs"
+                         + (f" (invalid: {', '.join(bad[:5])})" if bad else ""))
+    return set(ids)
+
+
+def _duedate(value: str):
+    """``--duedate`` as nbgrader stores it (naive UTC), or a UsageError naming the format."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(value)
+    except (ValueError, OverflowError):
+        raise UsageError(f"--duedate {value!r} is not a time; write e.g. 2026-12-08T23:59:00+01:00") from None
 
 
 def _grade(args) -> int:
@@ -107,8 +145,12 @@ def _grade(args) -> int:
         raise UsageError(f"source folder {source} has no assignments (NN-topic folders)")
     if args.assignment and args.assignment not in known:
         raise UsageError(f"unknown assignment {args.assignment!r}; known: {', '.join(known)}")
+    duedate = _duedate(args.duedate) if args.duedate else None
+    wanted = _students(args.students) if args.students else None
     batch = submissions.collect(args.submissions, known, scratch=args.course_dir / "state" / "unzipped",
                                 only=args.assignment)
+    if wanted is not None:
+        batch.submissions = [sub for sub in batch.submissions if sub.student in wanted]
     if not batch.submissions:
         raise UsageError(f"no submission in {args.submissions} fits the layout; " + "; ".join(batch.problems[:3]))
 
@@ -116,12 +158,16 @@ def _grade(args) -> int:
 
     from .instructor import grade
 
-    course = coursedir.setup(args.course_dir, source=args.source, db_url=args.db_url, timeout=args.timeout)
-    digests = coursedir.ensure_assignments(course, sorted({s.assignment for s in batch.submissions}))
-    if roster:
+    course = coursedir.setup(args.course_dir, source=args.source, db_url=args.db_url, timeout=args.timeout,
+                             late_penalty=args.late_penalty)
+    graded = sorted({s.assignment for s in batch.submissions})
+    with coursedir.locked(course):  # another grader may be setting up the same gradebook
+        digests = coursedir.ensure_assignments(course, graded)
         with Gradebook(course.db_url) as gb:
             for student in roster:
                 gb.update_or_create_student(student)
+            for assignment in graded if duedate else []:
+                gb.update_or_create_assignment(assignment, duedate=duedate)
     limits = grade.Limits(timeout=args.timeout, memory_mb=args.memory_mb,
                           cpu_seconds=max(600, 5 * args.timeout), budget=max(900, 8 * args.timeout),
                           max_processes=args.max_processes or jail.DEFAULT_MAX_PROCESSES, sandbox=not args.no_sandbox)
@@ -167,11 +213,27 @@ def _report(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from .instructor import coursedir, export
+
+    course = coursedir.CourseDir(args.course_dir.resolve())
+    course.config()  # a UsageError if this is no course directory
+    if args.roster and not args.roster.is_file():
+        raise UsageError(f"roster not found: {args.roster}")
+    path, unmatched = export.canvas(course, args.output or course.root / "canvas-grades.csv", args.roster)
+    print(f"wrote {path} (Canvas: Grades -> Import)")
+    for student in unmatched:
+        print(f"course: warning: {student} is not in the roster {args.roster}; written with SIS Login ID "
+              f"{student}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``course`` console script; returns the exit status."""
     try:
         args = _parser().parse_args(argv)
-        return {"release": _release, "grade": _grade, "feedback": _feedback, "report": _report}[args.command](args)
+        return {"release": _release, "grade": _grade, "feedback": _feedback, "report": _report,
+                "export": _export}[args.command](args)
     except UsageError as error:
         print(f"course: error: {error}", file=sys.stderr)
         return 2

@@ -204,10 +204,8 @@ def _scores(db: Path, students) -> dict:
 
 
 def _package_digest() -> str:
-    h = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    """The digest of what the attacker rewrites (the whole package changes while developers work)."""
+    return hashlib.sha256((PACKAGE / "grading.py").read_bytes()).hexdigest()
 
 
 def _alive(marker: str) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ c.CourseDirectory.source_directory = {source!r}
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.db_url = {db_url!r}
 c.Execute.timeout = {timeout!r}
-'''
+{late}'''
 
 
 class UsageError(Exception):
@@ -93,10 +94,13 @@ def source_assignments(source: Path) -> list[str]:
     return sorted(p.name for p in Path(source).iterdir() if p.is_dir() and p.name[:2].isdigit())
 
 
-def setup(root: Path, *, source: Path | None = None, db_url: str | None = None, timeout: int = 120) -> CourseDir:
+def setup(root: Path, *, source: Path | None = None, db_url: str | None = None, timeout: int = 120,
+          late_penalty: str | None = None) -> CourseDir:
     """Create or update the course directory at ``root``; return it.
 
-    ``db_url`` defaults to the value already configured there, else ``sqlite:///root/gradebook.db``.
+    ``db_url`` defaults to the value already configured there, else ``sqlite:///root/gradebook.db``;
+    ``late_penalty`` (nbgrader's ``LateSubmissionPlugin.penalty_method``: ``none`` or ``zero``)
+    likewise defaults to the value already there, else to the repository's configuration.
     """
     root = Path(root).resolve()
     source = Path(source).resolve() if source else REPO / "solutions"
@@ -105,14 +109,33 @@ def setup(root: Path, *, source: Path | None = None, db_url: str | None = None, 
     course = CourseDir(root)
     if db_url is None:
         db_url = course.db_url if course.config_file.is_file() else f"sqlite:///{root / 'gradebook.db'}"
+    if late_penalty is None and course.config_file.is_file() and "LateSubmissionPlugin" in course.config_file.read_text():
+        late_penalty = course.config().LateSubmissionPlugin.penalty_method
     root.mkdir(parents=True, exist_ok=True)
     course.state_dir.mkdir(exist_ok=True)
     text = _TEMPLATE.format(repo_config=str(REPO / CONFIG_NAME), root=str(root), source=str(source),
-                            db_url=db_url, timeout=timeout)
+                            db_url=db_url, timeout=timeout,
+                            late=f"c.LateSubmissionPlugin.penalty_method = {late_penalty!r}\n" if late_penalty else "")
     if not course.config_file.is_file() or course.config_file.read_text() != text:
-        course.config_file.write_text(text)
+        tmp = course.config_file.with_name(f"{CONFIG_NAME}.{os.getpid()}.tmp")  # two graders may start at once
+        tmp.write_text(text)
+        os.replace(tmp, course.config_file)
     install_kernelspec(course.jupyter_dir)
     return course
+
+
+@contextmanager
+def locked(course: CourseDir):
+    """Hold the course directory's lock (graders that share it set up the gradebook one at a time)."""
+    import fcntl
+
+    course.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(course.state_dir / "setup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _digest(folder: Path) -> str:

@@ -8,6 +8,11 @@ that quotes a hidden-test line (a submission that prints the test file) is repla
 Students without an executed notebook (nothing submitted, unreadable, not gradable) get
 a short page saying so. Finally every feedback file is checked for hidden-test lines and
 deleted if one is found (fail closed): :func:`generate` returns the deleted paths.
+
+A line counts as a hidden-test line only if it is secret (:func:`secret_lines`): a line that
+is also in the released notebook (a visible test, the prompt, ``for i in range(n):``) or
+that the student wrote in their own cells is never a leak, so an honest student whose code
+happens to match a hidden line keeps their page.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import html
 import re
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -39,6 +45,27 @@ def hidden_lines(sources: list[str]) -> set[str]:
             if "END HIDDEN TESTS" in line:
                 hidden = False
     return found
+
+
+def student_sources(nb) -> list[str]:
+    """The sources of the cells a student wrote: answer cells and cells without nbgrader metadata."""
+    own = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if "BEGIN HIDDEN TESTS" in cell.source:  # a test cell, whatever its metadata says
+            continue
+        if meta.get("solution", False) or (cell.cell_type == "code" and "grade_id" not in meta):
+            own.append(cell.source)
+    return own
+
+
+def secret_lines(hidden: set[str], sources: list[str], own: list[str]) -> set[str]:
+    """``hidden`` less the lines that the released notebook (``sources`` without their hidden blocks) or the student's ``own`` cells contain."""
+    from .execute import without_hidden_tests
+
+    public = {line.strip() for source in sources for line in without_hidden_tests(source).splitlines()}
+    public |= {line.strip() for source in own for line in source.splitlines()}
+    return hidden - public
 
 
 def _plain(text: str) -> str:
@@ -66,7 +93,7 @@ class ScrubHiddenTests(NbGraderPreprocessor):
             with Gradebook(info["db_url"]) as gb:
                 notebook = gb.find_notebook(info["notebook"], info["assignment"])
                 sources += [cell.source for cell in notebook.source_cells]
-        self.hidden = hidden_lines(sources)
+        self.hidden = secret_lines(hidden_lines(sources), sources, student_sources(nb))
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
@@ -113,8 +140,8 @@ def generate(course: CourseDir, assignments: list[str] | None = None) -> tuple[l
 
     with Gradebook(course.db_url) as gb:
         known = {a.name: [nb.name for nb in a.notebooks] for a in gb.assignments}
-        hidden = {a.name: hidden_lines([cell.source for nb in a.notebooks for cell in nb.source_cells])
-                  for a in gb.assignments}
+        sources = {a.name: [cell.source for nb in a.notebooks for cell in nb.source_cells] for a in gb.assignments}
+    hidden = {name: hidden_lines(text) for name, text in sources.items()}
     for name in assignments or []:
         if name not in known:
             raise UsageError(f"unknown assignment {name!r}; graded assignments: {', '.join(sorted(known)) or 'none'}")
@@ -144,7 +171,9 @@ def generate(course: CourseDir, assignments: list[str] | None = None) -> tuple[l
                                                     max_score=row["max_score"], message=message))
             if not page.is_file():
                 continue
-            if leaks(page.read_text(errors="replace"), hidden[row["assignment"]]):
+            own = student_sources(nbformat.read(executed, as_version=4)) if executed.is_file() else []
+            if leaks(page.read_text(errors="replace"), secret_lines(hidden[row["assignment"]],
+                                                                    sources[row["assignment"]], own)):
                 page.unlink()
                 withheld.append(page)
             else:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
 from . import jail, suspicious
@@ -81,12 +81,13 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _key(sub: Submission, digest: str, limits: Limits) -> str:
+def _key(sub: Submission, digest: str, limits: Limits, lateness: str = "") -> str:
+    """What a submission's grade depends on: its files, its assignment's tests, the limits, the deadline rules."""
     h = hashlib.sha256(f"{digest}|{limits.timeout}|{limits.memory_mb}|{limits.cpu_seconds}|"
-                       f"{limits.max_processes}|{limits.sandbox}".encode())
-    for name in sorted(sub.notebooks):
+                       f"{limits.max_processes}|{limits.sandbox}|{lateness}".encode())
+    for name, path in sorted({**sub.notebooks, **sub.files}.items()):
         h.update(name.encode())
-        h.update(sub.notebooks[name].read_bytes())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -233,18 +234,30 @@ class _Worker:
             self.proc = None
 
 
-def _save(course: CourseDir, outcome: Outcome, db_url: str) -> None:
+def _timestamp(sub: Submission):
+    """The submission time from its ``timestamp.txt`` (UTC, naive, as nbgrader stores it), or None."""
+    from nbgrader.utils import parse_utc
+
+    path = sub.files.get("timestamp.txt")
+    return parse_utc(path.read_text().strip()) if path else None
+
+
+def _save(course: CourseDir, outcome: Outcome, db_url: str, config=None) -> None:
     """Write one outcome into the gradebook and autograded/, then its marker (the commit point)."""
     sub = outcome.submission
+    config = config if config is not None else course.config()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush warnings
+        timestamp = _timestamp(sub)
         with Gradebook(db_url) as gb:
             gb.update_or_create_student(sub.student)
-            gb.update_or_create_submission(sub.assignment, sub.student)
+            gb.update_or_create_submission(sub.assignment, sub.student, timestamp=timestamp)
         for nb_id, nb in outcome.executed.items():
             resources = {"nbgrader": {"notebook": nb_id, "assignment": sub.assignment, "student": sub.student,
                                       "db_url": db_url}}
             SaveAutoGrades().preprocess(nb, resources)
+            # nbgrader's own late-submission rule (LateSubmissionPlugin, set in the course config).
+            AssignLatePenalties(config=config).preprocess(nb, resources)
         with Gradebook(db_url) as gb:
             for notebook in gb.find_submission(sub.assignment, sub.student).notebooks:
                 for grade in notebook.grades:
@@ -259,6 +272,8 @@ def _save(course: CourseDir, outcome: Outcome, db_url: str) -> None:
     dest.mkdir(parents=True)
     for nb_id, nb in outcome.executed.items():
         nbformat.write(nb, dest / f"{nb_id}.ipynb")
+    for name, path in sub.files.items():  # generate_feedback copies them on; release_feedback needs them
+        shutil.copyfile(path, dest / name)
     status = [s for s in dict.fromkeys(outcome.status) if s != SANDBOX_OFF] or ["ok"]
     status += [SANDBOX_OFF] if SANDBOX_OFF in outcome.status else []
     marker = {"key": outcome.key, "status": status,
@@ -275,10 +290,13 @@ def _receive(course: CourseDir, sub: Submission) -> Submission:
     tmp.mkdir(parents=True)
     for name, path in sub.notebooks.items():
         shutil.copyfile(path, tmp / f"{name}.ipynb")
+    for name, path in sub.files.items():
+        shutil.copyfile(path, tmp / name)
     if dest.exists():
         shutil.rmtree(dest)
     os.replace(tmp, dest)
-    return Submission(sub.student, sub.assignment, {n: dest / f"{n}.ipynb" for n in sub.notebooks}, sub.error)
+    return Submission(sub.student, sub.assignment, {n: dest / f"{n}.ipynb" for n in sub.notebooks}, sub.error,
+                      {n: dest / n for n in sub.files})
 
 
 def _flags(course: CourseDir, sub: Submission) -> list[str]:
@@ -303,11 +321,15 @@ def grade_batch(course: CourseDir, submissions: list[Submission], digests: dict[
     from tqdm.auto import tqdm
 
     limits = limits or Limits()
-    db_url = course.db_url
+    config = course.config()
+    db_url = config.CourseDirectory.db_url
+    with Gradebook(db_url) as gb:  # a new deadline or late rule regrades (the penalty is saved with the grade)
+        rule = f"{config.AssignLatePenalties.get('plugin_class', '')}|{config.LateSubmissionPlugin.get('penalty_method', '')}"
+        lateness = {a.name: f"{a.duedate}|{rule}" for a in gb.assignments}
     todo = []
     for sub in submissions:
         sub = _receive(course, sub)
-        key = _key(sub, digests[sub.assignment], limits)
+        key = _key(sub, digests[sub.assignment], limits, lateness.get(sub.assignment, ""))
         marker = read_marker(course, sub.student, sub.assignment)
         if force or marker is None or marker.get("key") != key:
             todo.append((sub, key))
@@ -324,7 +346,7 @@ def grade_batch(course: CourseDir, submissions: list[Submission], digests: dict[
         for future in as_completed(futures):
             outcome = future.result()
             outcome.flags = _flags(course, outcome.submission)
-            _save(course, outcome, db_url)
+            _save(course, outcome, db_url, config)
             outcomes.append(outcome)
             bar.update()
     finally:  # on Ctrl-C: stop at once; what was saved stays saved, the rest is graded on the next run
@@ -357,8 +379,14 @@ def grade_rows(course: CourseDir) -> list[dict]:
                                "not graded (run `course grade` again)", review="" if submission is None else "interrupted",
                                flags="")
                 else:
-                    row.update(score=_num(float(submission.score) if submission else 0.0),
-                               status="; ".join(marker["status"]), review="; ".join(marker["review"]),
+                    score = float(submission.score) if submission else 0.0
+                    status = list(marker["status"])
+                    if submission is not None and submission.total_seconds_late > 0:
+                        penalty = float(submission.late_submission_penalty or 0.0)
+                        score = max(0.0, score - penalty)
+                        status.append(f"late by {submission.total_seconds_late / 3600:.1f} h"
+                                      + (f" (penalty {_num(penalty)})" if penalty else ""))
+                    row.update(score=_num(score), status="; ".join(status), review="; ".join(marker["review"]),
                                flags=" | ".join(marker["flags"]))
                 rows.append(row)
     return rows

@@ -9,6 +9,11 @@ Three layouts are accepted (a zip may wrap any of them in one top-level folder):
   before the first underscore (so flat student IDs contain no underscore); the file is
   that assignment's notebook (``<assignment>.ipynb``).
 
+In the nested layout, nbgrader's ``timestamp.txt`` (when the student submitted: lateness)
+and ``submission_secret.txt`` (what ``nbgrader release_feedback`` needs to return feedback
+through the exchange) are kept beside the notebooks (:data:`KEPT_FILES`); a timestamp
+that nbgrader cannot read is reported and ignored.
+
 Student IDs are letters, digits and ``.@+-`` (what nbgrader and a file system accept
 safely). Files that fit no layout, unknown assignments, unsafe names and notebooks that
 are not valid JSON are reported in :attr:`Batch.problems` and never stop the batch; an
@@ -29,16 +34,19 @@ from .coursedir import UsageError
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.@+-]{0,99}$")
 MAX_UNZIPPED_BYTES = 2 * 2**30
 MAX_NOTEBOOK_BYTES = 200 * 2**20
+# nbgrader's files beside a submission's notebooks that grading keeps (see the module docstring).
+KEPT_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 @dataclass
 class Submission:
-    """One student's notebooks for one assignment: ``{notebook name: path}``."""
+    """One student's notebooks for one assignment: ``{notebook name: path}``, and its :data:`KEPT_FILES`."""
 
     student: str
     assignment: str
     notebooks: dict[str, Path] = field(default_factory=dict)
     error: str | None = None
+    files: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,8 +68,23 @@ def _read_error(path: Path) -> str | None:
     return None
 
 
+def _kept_error(path: Path) -> str | None:
+    """Why a kept file (``timestamp.txt``, ``submission_secret.txt``) is unusable, or None."""
+    from nbgrader.utils import parse_utc
+
+    if path.stat().st_size > 1000:
+        return "larger than 1000 bytes"
+    text = path.read_text(errors="replace").strip()
+    if path.name == "timestamp.txt":
+        try:
+            parse_utc(text)
+        except (ValueError, OverflowError):
+            return f"not a time nbgrader reads ({text[:40]!r})"
+    return None
+
+
 def unzip(archive: Path, dest: Path) -> Path:
-    """Extract the ``.ipynb`` members of ``archive`` into ``dest`` safely; return ``dest``.
+    """Extract the ``.ipynb`` members (and :data:`KEPT_FILES`) of ``archive`` into ``dest`` safely; return ``dest``.
 
     Members with absolute paths or ``..`` are skipped (no zip-slip), and the total size is capped.
     """
@@ -76,7 +99,8 @@ def unzip(archive: Path, dest: Path) -> Path:
     with zf:
         for info in zf.infolist():
             parts = Path(info.filename).parts
-            if (info.is_dir() or not info.filename.endswith(".ipynb") or info.filename.startswith("/")
+            if (info.is_dir() or not (info.filename.endswith(".ipynb") or parts[-1] in KEPT_FILES)
+                    or info.filename.startswith("/")
                     or ".." in parts or "__MACOSX" in parts or ".ipynb_checkpoints" in parts):
                 continue
             total += info.file_size
@@ -144,6 +168,13 @@ def collect(path: Path, assignments: list[str], *, scratch: Path, only: str | No
             problems.append(f"skipped {shown}: a second {notebook}.ipynb for {student}/{assignment}")
             continue
         sub.notebooks[notebook] = file
+        for name in KEPT_FILES if len(parts) == 3 else ():
+            kept = file.parent / name
+            if kept.is_file() and name not in sub.files:
+                if problem := _kept_error(kept):
+                    problems.append(f"{shown}: ignored {name}: {problem}")
+                else:
+                    sub.files[name] = kept
         error = _read_error(file)
         if error:
             sub.error = f"{notebook}.ipynb is {error}"
