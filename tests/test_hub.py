@@ -1,0 +1,364 @@
+"""A whole term on a real hub: JupyterHub + nbgrader's exchange + a PostgreSQL gradebook.
+
+The hub is ``hub/run.py`` (``make hub``), started once for this module in a temporary folder and
+always stopped at the end. On it:
+
+1. the instructor generates 01-conv1d from a private copy of ``solutions/`` and releases it
+   through the exchange;
+2. four students, each as their own hub user, press Fetch in their server's Assignments tab
+   (nbgrader's assignment-list API), save their work through Jupyter's contents API and press
+   Submit: ``ada`` the solutions (full marks), ``bo`` two exercises of four (partial), ``dee``
+   the solutions plus a cell that attacks the grader (hostile), and ``cy`` the solutions after
+   the deadline (late);
+3. the instructor collects; ``course grade`` grades the collected folder into the PostgreSQL
+   gradebook with a deadline and the zero late penalty; ``course feedback``; ``nbgrader
+   release_feedback``; every student presses Fetch Feedback and gets a page with their own
+   results and no hidden test; ``course export --format canvas`` writes the LMS's CSV;
+4. two graders grade the two halves of the class at the same time into one gradebook;
+5. a student in Chromium (Playwright) logs in, fetches, opens the notebook, validates,
+   submits, and later fetches the feedback (``test_hub_browser.py``).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from browser_support import solved_copy
+from hub_support import REPO, Hub, running_hub
+
+pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("hub")]
+
+ASSIGNMENT = "01-conv1d"
+NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+SOURCE = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+POINTS = 10.0
+# the exercises bo answers (2 + 3 points of 10)
+PARTIAL = {"conv_output_length", "convolve1d"}
+ON_TIME = ["ada", "bo", "dee"]
+LATE = "cy"
+STUDENTS = [*ON_TIME, LATE]
+EXPECTED = {"ada": 10.0, "bo": 5.0, "dee": 10.0, "cy": 10.0}  # before the late penalty
+COURSE_CLI = str(Path(sys.executable).parent / "course")
+COURSE = "course"  # the instructor's course folder, in the instructor's home
+
+
+def hidden_lines() -> list[str]:
+    """Every line of the hidden tests of 01-conv1d that is long enough to be recognised."""
+    lines, inside = [], False
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "### BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "### END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 25:
+                lines.append(line.strip())
+    assert len(lines) > 5
+    return lines
+
+
+def answers(released: nbformat.NotebookNode, scratch: Path, only: set[str] | None = None) -> nbformat.NotebookNode:
+    """The released notebook with the solution's answers (all, or the exercises in ``only``)."""
+    stub = scratch / "stub.ipynb"
+    nbformat.write(released, stub)
+    solved = nbformat.read(solved_copy(stub, SOURCE, scratch / "solved.ipynb"), as_version=4)
+    if only is not None:
+        for cell, original in zip(solved.cells, released.cells):
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.metadata.get("nbgrader", {}).get("solution") and grade_id not in only:
+                cell.source = original.source
+    return solved
+
+
+def hostile(notebook: nbformat.NotebookNode, hub: Hub) -> nbformat.NotebookNode:
+    """The solutions, plus a cell that knows every real path and secret of the hub and attacks with them."""
+    attack = f'''
+import os, socket
+stolen = []
+for path in [{str(hub.root / "state.json")!r}, {str(hub.exchange)!r}, {str(REPO / "solutions")!r}]:
+    try:
+        stolen.append((path, os.listdir(path) if os.path.isdir(path) else open(path).read()[:200]))
+    except OSError as error:
+        stolen.append((path, type(error).__name__))
+try:  # the gradebook itself, with its real password: set everyone's score to zero
+    import psycopg
+    with psycopg.connect({hub.db_url!r}, connect_timeout=3) as connection:
+        connection.execute("UPDATE grade SET manual_score = 0")
+    stolen.append(("gradebook", "ZEROED"))
+except Exception as error:
+    stolen.append(("gradebook", type(error).__name__))
+print(stolen)
+'''
+    notebook.cells.append(nbformat.v4.new_code_cell(attack))
+    return notebook
+
+
+def graded_scores(db_url: str) -> dict[str, tuple[float, float]]:
+    """student -> (score, late penalty) of 01-conv1d in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        return {s.student.id: (float(s.score), float(s.late_submission_penalty or 0.0))
+                for s in gradebook.assignment_submissions(ASSIGNMENT)}
+
+
+def page_text(path: Path) -> str:
+    """A feedback page's text, tags removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def course_cmd(hub: Hub, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return hub.run_as(hub.state["instructor"], [COURSE_CLI, *args], cwd=cwd, check=check,
+                      extra_env={"COURSE_DEBUG": "1"})
+
+
+def course_option(*options: str) -> bool:
+    """Whether ``course grade`` has these options yet (the grading side lands separately)."""
+    text = subprocess.run([COURSE_CLI, "grade", "--help"],
+                          capture_output=True, text=True).stdout
+    return all(option in text for option in options)
+
+
+# --- the term -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with running_hub(tmp_path_factory.mktemp("hub")) as hub:
+        yield hub
+
+
+@pytest.fixture(scope="module")
+def course(hub: Hub) -> Path:
+    """The instructor generates 01-conv1d from a private copy of the solutions and releases it."""
+    folder = hub.home(hub.state["instructor"]) / COURSE
+    shutil.copytree(REPO / "solutions" / ASSIGNMENT, folder / "source" / ASSIGNMENT)
+    (folder / "nbgrader_config.py").write_text(
+        f"load_subconfig({str(REPO / 'nbgrader_config.py')!r})\n"
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(folder)!r}\n"
+        "c.CourseDirectory.source_directory = 'source'\n"
+        "c.CourseDirectory.release_directory = 'release'\n"
+    )
+    hub.nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=folder)
+    hub.nbgrader("release_assignment", ASSIGNMENT, cwd=folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def term(hub: Hub, course: Path, tmp_path_factory) -> dict:
+    """Every student fetches, works and submits (``cy`` after the deadline); the instructor collects."""
+    scratch = tmp_path_factory.mktemp("work")
+    for student in STUDENTS:
+        hub.start_server(student)
+    released = None
+    for student in STUDENTS:
+        listed = hub.assignment_action(student, "fetch", ASSIGNMENT)
+        mine = [a for a in listed if a["assignment_id"] == ASSIGNMENT and a["status"] == "fetched"]
+        assert mine, f"{student} fetched nothing: {listed}"
+        released = hub.read_notebook(student, NOTEBOOK)
+    work = {
+        "ada": answers(released, scratch),
+        "bo": answers(released, scratch, only=PARTIAL),
+        "dee": hostile(answers(released, scratch), hub),
+        "cy": answers(released, scratch),
+    }
+    submitted_at = {}
+    for student in ON_TIME:
+        hub.save_notebook(student, NOTEBOOK, work[student])
+        hub.assignment_action(student, "submit", ASSIGNMENT)
+        submitted_at[student] = dt.datetime.now(dt.timezone.utc)
+    time.sleep(1.5)
+    duedate = dt.datetime.now(dt.timezone.utc)
+    time.sleep(1.5)
+    hub.save_notebook(LATE, NOTEBOOK, work[LATE])
+    hub.assignment_action(LATE, "submit", ASSIGNMENT)
+    for student in STUDENTS:  # the Assignments tab lists the submission, as this student's
+        submitted = [a for a in hub.assignments(student) if a["status"] == "submitted"]
+        assert [a["student_id"] for a in submitted] == [student], submitted
+    hub.nbgrader("collect", ASSIGNMENT, cwd=course)
+    return {"duedate": duedate, "work": work}
+
+
+def test_release_fetch_submit_collect_as_hub_users(hub: Hub, course: Path, term: dict):
+    """nbgrader's exchange knows each student by their hub user, not the Unix user every server runs as."""
+    inbound = sorted(p.name.split("+")[0] for p in (hub.exchange / hub.state["course_id"] / "inbound").iterdir())
+    assert inbound == sorted(STUDENTS)
+    for student in STUDENTS:
+        folder = course / "submitted" / student / ASSIGNMENT
+        assert (folder / f"{ASSIGNMENT}.ipynb").is_file()
+        assert (folder / "timestamp.txt").is_file() and (folder / "submission_secret.txt").is_file()
+        got = nbformat.read(folder / f"{ASSIGNMENT}.ipynb", as_version=4)
+        assert [c.source for c in got.cells] == [c.source for c in term["work"][student].cells]
+    stamp = (course / "submitted" / LATE / ASSIGNMENT / "timestamp.txt").read_text()
+    from nbgrader.utils import parse_utc
+
+    assert parse_utc(stamp) > term["duedate"].replace(tzinfo=None)
+    for student in ON_TIME:
+        stamp = (course / "submitted" / student / ASSIGNMENT / "timestamp.txt").read_text()
+        assert parse_utc(stamp) < term["duedate"].replace(tzinfo=None)
+
+
+@pytest.fixture(scope="module")
+def graded(hub: Hub, course: Path, term: dict) -> dict:
+    """``course grade`` of the collected folder into the PostgreSQL gradebook, with the deadline and
+    the zero late penalty (when ``course grade`` has those options)."""
+    grading = hub.home(hub.state["instructor"]) / "grading"
+    args = ["grade", str(course / "submitted"), "--course-dir", str(grading), "--db-url", hub.db_url,
+            "--source", str(course / "source"), "--assignment", ASSIGNMENT, "--workers", "2",
+            "--timeout", "60", "--no-progress"]
+    late_options = course_option("--duedate", "--late-penalty")
+    if late_options:
+        args += ["--duedate", term["duedate"].isoformat(), "--late-penalty", "zero"]
+    started = time.monotonic()
+    result = course_cmd(hub, *args, cwd=hub.home(hub.state["instructor"]), check=False)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, f"course grade exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    print(f"course grade: {len(STUDENTS)} submissions of {ASSIGNMENT} in {elapsed:.1f} s "
+          f"({elapsed / len(STUDENTS):.1f} s each, 2 workers)")
+    return {"grading": grading, "late_options": late_options, "seconds": elapsed, "output": result.stdout}
+
+
+def test_course_grade_into_postgresql(hub: Hub, graded: dict):
+    """Every submission is graded into the PostgreSQL gradebook; the hostile one reaches nothing."""
+    assert hub.db_url.startswith("postgresql://")
+    scores = graded_scores(hub.db_url)
+    assert {student: score for student, (score, _) in scores.items()} == EXPECTED
+    with open(graded["grading"] / "grades.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(STUDENTS)
+    for student in ["ada", "bo", "dee"]:
+        assert float(rows[student]["score"]) == EXPECTED[student], rows[student]
+    # dee's attack: the state file, the exchange and the solutions are out of sight, the gradebook
+    # out of reach (the sandbox has no network), and its scores are those of an honest batch
+    executed = nbformat.read(graded["grading"] / "autograded" / "dee" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                             as_version=4)
+    printed = "".join(o.get("text", "") for o in executed.cells[-1].get("outputs", []))
+    assert "ZEROED" not in printed and hub.state["admin_token"] not in printed
+    assert "'gradebook'" in printed, executed.cells[-1].get("outputs")
+
+
+def test_late_penalty_from_duedate(hub: Hub, graded: dict):
+    """``cy`` submitted after the deadline: with ``--late-penalty zero`` the late submission scores 0."""
+    if not graded["late_options"]:
+        pytest.xfail("waiting for course grade --duedate and --late-penalty")
+    scores = graded_scores(hub.db_url)
+    assert scores[LATE] == (10.0, 10.0)
+    assert all(scores[s][1] == 0.0 for s in ON_TIME)
+    with open(graded["grading"] / "grades.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert float(rows[LATE]["score"]) == 0.0 and "late" in rows[LATE]["status"], rows[LATE]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(hub.db_url) as gradebook:
+        late = gradebook.find_submission(ASSIGNMENT, LATE)
+        assert late.total_seconds_late > 0
+        assert all(gradebook.find_submission(ASSIGNMENT, s).total_seconds_late == 0 for s in ON_TIME)
+
+
+@pytest.fixture(scope="module")
+def feedback(hub: Hub, graded: dict) -> dict:
+    """``course feedback``; ``nbgrader release_feedback``; every student presses Fetch Feedback."""
+    grading = graded["grading"]
+    made = course_cmd(hub, "feedback", "--assignment", ASSIGNMENT, "--course-dir", str(grading), cwd=grading,
+                      check=False)
+    released = hub.nbgrader("release_feedback", ASSIGNMENT, f"--CourseDirectory.root={grading}", cwd=grading,
+                            check=False)
+    fetched = {}
+    for student in STUDENTS:
+        hub.assignment_action(student, "fetch_feedback", ASSIGNMENT)
+        fetched[student] = sorted((hub.home(student) / ASSIGNMENT / "feedback").glob("*/*.html"))
+    return {"made": made, "released": released, "fetched": fetched}
+
+
+def test_feedback_returned_through_the_exchange(hub: Hub, graded: dict, feedback: dict):
+    """Every student gets a page, through the exchange, with their own results and no hidden test."""
+    assert feedback["made"].returncode == 0, feedback["made"].stdout + feedback["made"].stderr
+    assert feedback["released"].returncode == 0, feedback["released"].stdout + feedback["released"].stderr
+    hidden = hidden_lines()
+    scores = graded_scores(hub.db_url)
+    for student in STUDENTS:
+        pages = feedback["fetched"][student]
+        assert len(pages) == 1, f"{student} fetched {pages}"
+        text = page_text(pages[0])
+        own = "\n".join(c.source for c in feedback_work(graded, student).cells)
+        leaked = [line for line in hidden if line in text and line not in own]
+        assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:3]}"
+        score, penalty = scores[student]
+        assert f"Score: {score - penalty:g}" in text.replace(".0 ", " ").replace(".0\n", "\n") or \
+            re.search(rf"Score:\s*{score - penalty:.1f}", text), f"{student}'s page does not show their score"
+        listed = [a for a in hub.assignments(student) if a["status"] == "submitted"]
+        assert any(s.get("has_local_feedback") for a in listed for s in a.get("submissions", [])), listed
+
+
+def feedback_work(graded: dict, student: str) -> nbformat.NotebookNode:
+    return nbformat.read(graded["grading"] / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                         as_version=4)
+
+
+def test_export_canvas(hub: Hub, graded: dict):
+    """The final grades leave as Canvas's gradebook CSV (Grades -> Import)."""
+    grading = graded["grading"]
+    output = grading / "canvas.csv"
+    result = course_cmd(hub, "export", "--format", "canvas", "--course-dir", str(grading), "--output", str(output),
+                        cwd=grading, check=False)
+    if "invalid choice: 'export'" in result.stderr:
+        pytest.xfail("waiting for course export --format canvas")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(output, newline="") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    assert header[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    column = next(i for i, name in enumerate(header) if name.startswith(ASSIGNMENT))
+    students = {row[3]: row[column] for row in rows[1:] if row[0] and "Points Possible" not in row[0]}
+    expected = dict(EXPECTED)
+    if graded["late_options"]:
+        expected[LATE] = 0.0
+    assert {s: float(v) for s, v in students.items()} == expected
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "waiting for course grade: two graders with their own --course-dir race while both put 01-conv1d into the "
+    "new gradebook (generate_assignment); one grades ada as 'grading failed: ... KeyError: grade_id'. The lock "
+    "is per course directory; it must hold across graders of one gradebook (a lock in the database)"))
+def test_two_graders_one_gradebook(hub: Hub, course: Path, term: dict, tmp_path):
+    """Two ``course grade`` processes at once, on the two halves of the class, into one new PostgreSQL gradebook."""
+    if not course_option("--students"):
+        pytest.xfail("waiting for course grade --students")
+    import psycopg
+
+    with psycopg.connect(hub.db_url, autocommit=True) as connection:
+        connection.execute("CREATE DATABASE gradebook_two")
+    db_url = hub.db_url.rsplit("/", 1)[0] + "/gradebook_two"
+    halves = [STUDENTS[:2], STUDENTS[2:]]
+    results = [None, None]
+
+    def grade(index: int) -> None:
+        results[index] = course_cmd(
+            hub, "grade", str(course / "submitted"), "--course-dir", str(tmp_path / f"grader{index}"),
+            "--db-url", db_url, "--source", str(course / "source"), "--assignment", ASSIGNMENT,
+            "--students", ",".join(halves[index]), "--workers", "1", "--timeout", "60", "--no-progress",
+            cwd=tmp_path, check=False)
+
+    threads = [threading.Thread(target=grade, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, result in enumerate(results):
+        assert result.returncode == 0, f"grader {index}:\n{result.stdout}\n{result.stderr}"
+        with open(tmp_path / f"grader{index}" / "grades.csv", newline="") as f:
+            rows = {row["student"]: row for row in csv.DictReader(f)}
+        graded_here = {student for student, row in rows.items() if row["status"].startswith("ok")}
+        assert graded_here == set(halves[index]), rows
+    assert {s: score for s, (score, _) in graded_scores(db_url).items()} == EXPECTED
