@@ -14,7 +14,7 @@ START  := notebooks/00-start-here/00-start-here.ipynb
 # nbgrader shells out to alembic: the environment's bin/ must come first on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env lab test release bench clean
+.PHONY: env lab test release bench clean hub
 
 env: $(VENV)/.installed
 
@@ -29,6 +29,13 @@ lab: env
 
 test: env
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The local JupyterHub of INSTRUCTORS.md (hub/run.py): PostgreSQL, configurable-http-proxy and
+# JupyterHub on 127.0.0.1. `make hub` starts it; `make hub HUB=status`, `make hub HUB=stop`.
+HUB ?= start
+hub: env
+	[ -x hub/node_modules/.bin/configurable-http-proxy ] || (cd hub && npm ci --no-audit --no-fund)
+	$(BIN)/python hub/run.py $(HUB)
 
 release: env
 	$(BIN)/python -m course_utils.release

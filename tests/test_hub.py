@@ -16,7 +16,7 @@ always stopped at the end. On it:
    results and no hidden test; ``course export --format canvas`` writes the LMS's CSV;
 4. two graders grade the two halves of the class at the same time into one gradebook;
 5. a student in Chromium (Playwright) logs in, fetches, opens the notebook, validates,
-   submits, and later fetches the feedback (``test_hub_browser.py``).
+   submits, and later fetches the feedback.
 """
 from __future__ import annotations
 
@@ -362,3 +362,96 @@ def test_two_graders_one_gradebook(hub: Hub, course: Path, term: dict, tmp_path)
         graded_here = {student for student, row in rows.items() if row["status"].startswith("ok")}
         assert graded_here == set(halves[index]), rows
     assert {s: score for s, (score, _) in graded_scores(db_url).items()} == EXPECTED
+
+
+# --- the student's side in a real browser ---------------------------------------------------------
+
+BROWSER_STUDENT = "eve"
+
+
+def open_assignment_list(page) -> None:
+    """Nbgrader > Assignment List, JupyterLab's menu (nbgrader's Assignments tab)."""
+    page.get_by_role("menuitem", name="Nbgrader").click()
+    page.get_by_role("menuitem", name="Assignment List").click()
+    page.locator("#released_assignments_list").wait_for()
+
+
+@pytest.mark.browser
+def test_student_in_the_browser(hub: Hub, course: Path, graded: dict, tmp_path):
+    """Chromium through the hub: log in, Assignments tab, Fetch, open the notebook, Validate, Submit;
+    after grading, Fetch Feedback and read the page."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_support import SCREENSHOTS, launch_chromium
+
+    student = BROWSER_STUDENT
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("#username_input", student)
+            page.fill("#password_input", hub.state["password"])
+            page.click("#login_submit")
+            page.wait_for_url(f"**/user/{student}/lab**", timeout=180_000)
+            page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
+
+            open_assignment_list(page)
+            released = page.locator("#released_assignments_list")
+            released.get_by_text(ASSIGNMENT).wait_for(timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "hub-1-released.png"))
+            released.get_by_role("button", name="Fetch").click()
+            fetched = page.locator("#fetched_assignments_list")
+            fetched.locator("a.assignment-notebooks-link", has_text=ASSIGNMENT).wait_for(timeout=60_000)
+            assert (hub.home(student) / NOTEBOOK).is_file()
+
+            # the student's work, saved as the editor saves it; then opened from the Assignments tab
+            hub.save_notebook(student, NOTEBOOK, answers(hub.read_notebook(student, NOTEBOOK), tmp_path))
+            fetched.locator("a.assignment-notebooks-link", has_text=ASSIGNMENT).click()
+            fetched.locator(".nested_list_item a", has_text=ASSIGNMENT).click()
+            page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
+            validate = page.locator(".jp-NotebookPanel .validate-button").first
+            validate.wait_for(timeout=60_000)
+            validate.click()
+            dialog = page.locator(".jp-Dialog")
+            dialog.wait_for(timeout=180_000)
+            text = dialog.inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "hub-2-validated.png"))
+            assert "Success! Your notebook passes all the tests." in text, text
+            dialog.get_by_role("button", name="Ok").click()
+
+            open_assignment_list(page)
+            page.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click()
+            submitted = page.locator("#submitted_assignments_list")
+            submitted.get_by_text(ASSIGNMENT).first.wait_for(timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "hub-3-submitted.png"))
+
+            # the instructor collects, grades, writes and releases the feedback
+            grading = graded["grading"]
+            hub.nbgrader("collect", ASSIGNMENT, f"--student={student}", cwd=course)
+            course_cmd(hub, "grade", str(course / "submitted"), "--course-dir", str(grading), "--db-url", hub.db_url,
+                       "--source", str(course / "source"), "--assignment", ASSIGNMENT, "--students", student,
+                       "--timeout", "60", "--no-progress", cwd=grading)
+            course_cmd(hub, "feedback", "--assignment", ASSIGNMENT, "--course-dir", str(grading), cwd=grading)
+            hub.nbgrader("release_feedback", ASSIGNMENT, f"--student={student}",
+                         f"--CourseDirectory.root={grading}", cwd=grading)
+
+            page.reload()
+            page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
+            open_assignment_list(page)
+            submitted = page.locator("#submitted_assignments_list")
+            submitted.get_by_role("button", name="Fetch Feedback").click(timeout=60_000)
+            submitted.get_by_text("(view feedback)").wait_for(timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "hub-4-feedback.png"))
+            pages = sorted((hub.home(student) / ASSIGNMENT / "feedback").glob("*/*.html"))
+            assert len(pages) == 1, pages
+            relative = pages[0].relative_to(hub.home(student)).as_posix()
+            page.goto(f"{hub.url}/user/{student}/files/{relative}")
+            shown = page.locator("body").inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "hub-5-feedback-page.png"))
+            assert "Score" in shown and "conv_matrix" in shown, shown[:2000]
+            leaked = [line for line in hidden_lines() if line in shown]
+            assert not leaked, f"the feedback page shows hidden tests: {leaked[:3]}"
+        finally:
+            browser.close()
