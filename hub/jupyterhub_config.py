@@ -23,6 +23,7 @@ INSTRUCTOR = "instructor"
 STUDENTS = ["ada", "bo", "cy", "dee", "eve"]
 
 # --- network: loopback only ---------------------------------------------------------------
+c.JupyterHub.bind_url = f"http://127.0.0.1:{os.environ['COURSE_HUB_PROXY_PORT']}"  # the proxy's public address
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = int(os.environ["COURSE_HUB_PORT"])
 # The proxy (configurable-http-proxy, from hub/node_modules) is started and stopped by hub/run.py.

@@ -221,6 +221,7 @@ def hub_env(root: Path, state: dict) -> dict:
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
         "COURSE_HUB_ROOT": str(root),
         "COURSE_HUB_PORT": str(state["hub_port"]),
+        "COURSE_HUB_PROXY_PORT": str(state["proxy"]["port"]),
         "COURSE_HUB_PROXY_API_PORT": str(state["proxy"]["api_port"]),
         "CONFIGPROXY_AUTH_TOKEN": state["proxy"]["auth_token"],
         "COURSE_HUB_PASSWORD": state["password"],
@@ -347,8 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hub: {state['url']}/hub/login (users {INSTRUCTOR}, {', '.join(STUDENTS)}; "
               f"password {state['password']})")
         print(f"hub: gradebook {state['db_url']}")
-        print(f"hub: state in {state['root']}/state.json; stop with `python hub/run.py stop`"
-              + (f" --root {state['root']}" if args.root else ""))
+        stop = "python hub/run.py stop" + (f" --root {state['root']}" if args.root else "")
+        print(f"hub: state in {state['root']}/state.json; stop with `{stop}` (or `make hub HUB=stop`)")
         return 0
     root = args.root.resolve() if args.root else default_root()
     if args.command == "stop":

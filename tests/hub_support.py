@@ -77,17 +77,19 @@ class Hub:
             self.tokens[user] = self.hub_api("POST", f"users/{user}/tokens", {"note": "course tests"})["token"]
         return self.tokens[user]
 
-    def start_server(self, user: str, timeout: float = 120) -> None:
-        """Start ``user``'s single-user server (as the hub's Start button does); wait until it is ready."""
-        model = self.hub_api("GET", f"users/{user}")
-        if not model["servers"].get("", {}).get("ready"):
-            if not model["servers"].get("", {}).get("pending"):
+    def start_servers(self, *users: str, timeout: float = 180) -> None:
+        """Start these users' single-user servers (as the hub's Start button does), all at once;
+        wait until every one is ready."""
+        for user in users:
+            server = self.hub_api("GET", f"users/{user}")["servers"].get("", {})
+            if not server.get("ready") and not server.get("pending"):
                 self.hub_api("POST", f"users/{user}/server")
         deadline = time.monotonic() + timeout
-        while not self.hub_api("GET", f"users/{user}")["servers"].get("", {}).get("ready"):
-            if time.monotonic() > deadline:
-                raise HubError(f"{user}'s server did not start in {timeout} s:\n{self.log()[-3000:]}")
-            time.sleep(0.5)
+        for user in users:
+            while not self.hub_api("GET", f"users/{user}")["servers"].get("", {}).get("ready"):
+                if time.monotonic() > deadline:
+                    raise HubError(f"{user}'s server did not start in {timeout} s:\n{self.log()[-3000:]}")
+                time.sleep(0.5)
 
     # --- a user's single-user server --------------------------------------------------------
     def user_api(self, user: str, method: str, path: str, body=None, **params):
