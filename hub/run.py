@@ -348,8 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hub: {state['url']}/hub/login (users {INSTRUCTOR}, {', '.join(STUDENTS)}; "
               f"password {state['password']})")
         print(f"hub: gradebook {state['db_url']}")
-        stop = "python hub/run.py stop" + (f" --root {state['root']}" if args.root else "")
-        print(f"hub: state in {state['root']}/state.json; stop with `{stop}` (or `make hub HUB=stop`)")
+        stop_command = "python hub/run.py stop" + (f" --root {state['root']}" if args.root else "")
+        print(f"hub: state in {state['root']}/state.json; stop with `{stop_command}` (or `make hub HUB=stop`)")
         return 0
     root = args.root.resolve() if args.root else default_root()
     if args.command == "stop":

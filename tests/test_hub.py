@@ -25,6 +25,7 @@ import datetime as dt
 import html
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -120,6 +121,41 @@ def page_text(path: Path) -> str:
 def course_cmd(hub: Hub, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     return hub.run_as(hub.state["instructor"], [COURSE_CLI, *args], cwd=cwd, check=check,
                       extra_env={"COURSE_DEBUG": "1"})
+
+
+# --- the script ------------------------------------------------------------------------------------
+
+def listening(pids: set[int]) -> list[str]:
+    """Local addresses of the TCP sockets on which these processes listen (``ss -ltnp``)."""
+    found = []
+    for line in subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout.splitlines():
+        owners = {int(pid) for pid in re.findall(r"pid=(\d+)", line)}
+        if owners & pids:
+            found.append(line.split()[3])
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_hub_listens_on_loopback_only_and_stops_when_a_test_fails(tmp_path):
+    """hub/run.py: every service on 127.0.0.1; a failing test still stops everything, by process id."""
+    with pytest.raises(RuntimeError, match="a failing test"):
+        with running_hub(tmp_path / "hub") as hub:
+            hub.start_servers("ada")
+            pids = {*hub.state["pids"].values(), hub.hub_api("GET", "users/ada")["servers"][""]["state"]["pid"]}
+            assert len(pids) == 4 and all(running(pid) for pid in pids)
+            addresses = listening(pids)
+            postgres = hub.state["postgres"]["folder"]
+            raise RuntimeError("a failing test")
+    assert len(addresses) >= 5, addresses  # PostgreSQL, the proxy and its API, the hub, ada's server
+    assert all(address.startswith("127.0.0.1:") for address in addresses), addresses
+    assert not [pid for pid in pids if running(pid)]
+    assert not Path(postgres).exists()
 
 
 # --- the term -----------------------------------------------------------------------------------
