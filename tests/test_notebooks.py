@@ -115,3 +115,16 @@ def test_feedback_shows_no_hidden_test(assignment, roundtrip):
 @per_assignment()
 def test_source_follows_the_style_guide(assignment):
     assert notebook_tool.problems(REPO / "solutions" / assignment / f"{assignment}.ipynb") == []
+
+
+def test_readme_syllabus_points_match_the_notebooks():
+    """The README's syllabus states each notebook's points; they are its graded cells' points."""
+    readme = (REPO / "README.md").read_text()
+    for assignment in notebook_tool.source_notebooks():
+        nb = nbformat.read(assignment, as_version=4)
+        points = sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade"))
+        row = next(line for line in readme.splitlines()
+                   if line.startswith("| [") and f"(notebooks/{assignment.parent.name}/" in line)
+        stated = row.split("|")[-3].strip()
+        assert stated == f"{points:g}", f"README says {stated} points for {assignment.parent.name}, the notebook has {points:g}"

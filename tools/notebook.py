@@ -30,6 +30,7 @@ LANGUAGE_INFO = {"name": "python"}
 # Patterns that have no place in a notebook that must run offline, anywhere.
 _ABSOLUTE_PATH = re.compile(r"""["'](/(home|root|work|tmp|Users|usr)/|[A-Za-z]:\\)""")
 _DOWNLOAD = re.compile(r"urlretrieve|requests\.get|urlopen|wget |curl |fetch_openml|scipy\.datasets|torchvision\.datasets|download=True")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\t]")
 _RANDOM = re.compile(r"np\.random\.(rand|randn|randint|normal|uniform|choice|shuffle|permutation|seed)\b|\brandom\.(random|randint|choice|shuffle)\(")
 
 
@@ -85,6 +86,15 @@ def problems(path: Path) -> list[str]:
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
     if not graded or not all(c.metadata["nbgrader"].get("points", 0) > 0 for c in graded):
         found.append("needs at least one graded test cell, each with points > 0")
+    for i, text in enumerate(markdown):
+        if bad := _CONTROL.search(text):  # a LaTeX escape eaten by a Python string: \top -> TAB
+            found.append(f"markdown cell {i} holds the control character {bad.group()!r} (write the LaTeX with \\)")
+    if any("shared/seeds" in cell.source for cell in nb.cells):
+        found.append("cites a shared/seeds/ path, which is not in the repository: cite the deck by author and title")
+    points = sum(c.metadata["nbgrader"].get("points", 0) for c in graded)
+    stated = re.search(r"worth (\d+) points?", markdown[0]) if markdown else None
+    if stated and int(stated.group(1)) != points:
+        found.append(f"the header says {stated.group(1)} points but the graded cells are worth {points:g}")
     if _ABSOLUTE_PATH.search(code):
         found.append("contains an absolute path")
     if _DOWNLOAD.search(code):
