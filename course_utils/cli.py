@@ -173,7 +173,8 @@ def _grade(args) -> int:
                           max_processes=args.max_processes or jail.DEFAULT_MAX_PROCESSES, sandbox=not args.no_sandbox)
     outcomes = grade.grade_batch(course, batch.submissions, digests, workers=args.workers, limits=limits,
                                  force=args.force, progress=not args.no_progress)
-    path = grade.write_grades(course)
+    with coursedir.locked(course):  # a grader that shares the course directory may be writing it too:
+        path = grade.write_grades(course)  # the last to write sees every marker
     rows = grade.grade_rows(course)
     print(f"graded {len(outcomes)} submission(s) now, {len(batch.submissions) - len(outcomes)} unchanged "
           f"since the last run; {len(rows)} row(s) in {path}")
