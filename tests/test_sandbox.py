@@ -398,8 +398,13 @@ def test_no_sandbox_warns_and_marks_every_row(tmp_path):
     assert row["score"] == "1" and row["status"] == "ok; sandbox: off", row
 
 
-def test_the_jail_hides_the_course_and_keeps_the_environment():
+def test_the_jail_hides_the_course_and_keeps_the_environment(monkeypatch):
+    # PYTHONPATH-like entries at, above and below the hidden folders are left out.
+    monkeypatch.setenv(jail.HIDE_ENV, str(REPO / "solutions"))
+    for entry in (REPO, REPO / "solutions", REPO / "solutions" / ASSIGNMENT, Path.home()):
+        monkeypatch.syspath_prepend(str(entry))
     paths = jail.python_paths()
+    assert not [p for p in paths if p == REPO / "solutions" or REPO / "solutions" in p.parents], paths
     assert PACKAGE in paths
     for path in paths:
         assert not (path == REPO or path in REPO.parents), f"{path} would show the repository"

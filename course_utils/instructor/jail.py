@@ -68,8 +68,9 @@ def python_paths() -> list[Path]:
 
     Only folders that exist; the working directory's ``''`` entry is left out, and so is
     any folder that holds something hidden (the folders in ``COURSE_SANDBOX_HIDE``, the
-    grading user's home, the repository checkout around ``course_utils``): a ``sys.path``
-    entry like ``PYTHONPATH=~`` must not bring the source notebooks into the jail.
+    grading user's home, the repository checkout around ``course_utils``) or lies inside
+    the course directory or the source: a ``sys.path`` entry like ``PYTHONPATH=~`` or
+    ``PYTHONPATH=solutions/01-conv1d`` must not bring the source notebooks into the jail.
     """
     import course_utils
     from course_utils.data import data_dir
@@ -82,13 +83,15 @@ def python_paths() -> list[Path]:
     except FileNotFoundError:
         pass
     package = Path(course_utils.__file__).resolve().parent
-    hidden = [Path(p).resolve() for p in os.environ.get(HIDE_ENV, "").split(os.pathsep) if p]
-    hidden.append(Path.home().resolve())
+    # The course directory and the source: nothing at, above or below them.
+    private = [Path(p).resolve() for p in os.environ.get(HIDE_ENV, "").split(os.pathsep) if p]
+    # The home and the checkout: nothing at or above them (the Python environment may lie below).
+    hidden = [*private, Path.home().resolve()]
     if any((package.parent / name).exists() for name in (".git", "solutions")):  # an editable checkout
         hidden.append(package.parent)
 
     def holds_hidden(path: Path) -> bool:
-        return any(path == h or path in h.parents for h in hidden)
+        return any(path == h or path in h.parents for h in hidden) or any(p in path.parents for p in private)
 
     found: list[Path] = []
     for path in paths:
