@@ -242,10 +242,9 @@ def _timestamp(sub: Submission):
     return parse_utc(path.read_text().strip()) if path else None
 
 
-def _save(course: CourseDir, outcome: Outcome, db_url: str, config=None) -> None:
+def _save(course: CourseDir, outcome: Outcome, db_url: str, config) -> None:
     """Write one outcome into the gradebook and autograded/, then its marker (the commit point)."""
     sub = outcome.submission
-    config = config if config is not None else course.config()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush warnings
         timestamp = _timestamp(sub)

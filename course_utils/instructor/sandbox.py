@@ -27,6 +27,8 @@ import os
 import sys
 from pathlib import Path
 
+from .jail import JAILED_ENV, MAX_PROCESSES_ENV, UID_ENV
+
 KERNEL_NAME = "course-grading"
 
 # The modules whose namespaces the graded tests rely on.
@@ -69,9 +71,9 @@ def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, max_processes: in
 
 def drop_privileges() -> None:
     """Inside the jail of a root grader: become ``COURSE_SANDBOX_UID`` (no account, no capabilities)."""
-    if os.geteuid() != 0 or not os.environ.get("COURSE_JAILED"):
+    if os.geteuid() != 0 or not os.environ.get(JAILED_ENV):
         return
-    uid = int(os.environ.get("COURSE_SANDBOX_UID", "0"))
+    uid = int(os.environ.get(UID_ENV, "0"))
     if uid <= 0:
         raise SystemExit("course_utils.instructor.sandbox: refusing to run a grading kernel as root in the jail")
     os.setgroups([])
@@ -158,7 +160,7 @@ def main(argv: list[str]) -> None:
     set_limits(int(os.environ.get("COURSE_MEMORY_MB", "2048")),
                int(os.environ.get("COURSE_CPU_SECONDS", "600")),
                int(os.environ.get("COURSE_FILE_MB", "64")),
-               int(os.environ.get("COURSE_MAX_PROCESSES", "0")))
+               int(os.environ.get(MAX_PROCESSES_ENV, "0")))
     if argv == ["--check"]:
         print(f"sandbox ok uid={os.getuid()} euid={os.geteuid()}")
         return
