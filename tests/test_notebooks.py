@@ -63,17 +63,7 @@ def test_release_fails_every_graded_test(assignment, roundtrip):
     )
 
 
-def _secret_lines(source: str, blocks: str = "SOLUTION|HIDDEN TESTS") -> set[str]:
-    """Stripped lines inside a cell's BEGIN/END ``blocks`` that do not also stand outside them."""
-    secret, public, inside = set(), set(), False
-    for line in source.splitlines():
-        if re.search(rf"BEGIN ({blocks})", line):
-            inside = True
-        elif re.search(rf"END ({blocks})", line):
-            inside = False
-        else:
-            (secret if inside else public).add(line.strip())
-    return {line for line in secret - public if len(line) > 3}
+_secret_lines = notebook_tool.secret_lines
 
 
 def _without_hidden_tests(source: str) -> str:

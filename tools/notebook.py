@@ -63,6 +63,24 @@ def write(nb: nbformat.NotebookNode, path: Path) -> None:
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def secret_lines(source: str, blocks: str = "SOLUTION|HIDDEN TESTS") -> set[str]:
+    """Stripped lines inside a cell's BEGIN/END ``blocks`` that do not also stand outside them.
+
+    Lines of three characters or fewer are dropped. The release test checks with it that a
+    released cell shows none of its solution's secret lines; ``tools/site.py`` that the
+    course website shows none.
+    """
+    secret, public, inside = set(), set(), False
+    for line in source.splitlines():
+        if re.search(rf"BEGIN ({blocks})", line):
+            inside = True
+        elif re.search(rf"END ({blocks})", line):
+            inside = False
+        else:
+            (secret if inside else public).add(line.strip())
+    return {line for line in secret - public if len(line) > 3}
+
+
 def source_notebooks() -> list[Path]:
     return sorted((REPO / "solutions").glob("*/*.ipynb"))
 
