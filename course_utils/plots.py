@@ -7,6 +7,11 @@ when no longer referenced; ``figure.savefig(path)`` keeps it. Helpers that draw 
 axes accept ``ax=`` to draw into a figure of your own instead (then it is yours to show: end
 the cell with ``;`` if pyplot shows it too).
 
+Alt text: ``show(figure, alt="...")`` displays a figure with a description of what it shows,
+kept in the output's metadata (``output.metadata["image/png"]["alt"]``, IPython's per-mimetype
+metadata, as ``width`` and ``height`` are) for screen readers and the course website. The
+notebooks show every figure this way; ``tests/test_notebooks.py`` fails on a figure without it.
+
 Colour conventions: images in grey (``cmap="gray"``); kernels and filters, whose values have
 a sign, in a diverging map centred on zero (red positive, blue negative); feature maps in
 ``viridis``.
@@ -26,6 +31,54 @@ def new_figure(width: float, height: float) -> Figure:
     figure = plt.figure(figsize=(width, height), layout="constrained")
     plt.close(figure)
     return figure
+
+
+def alt_metadata(alt: str) -> dict:
+    """The output metadata that carries ``alt`` for a PNG: ``{"image/png": {"alt": alt}}``."""
+    if not isinstance(alt, str):
+        raise TypeError(f"alt must be a str, got {type(alt).__name__}")
+    if not alt.strip():
+        raise ValueError("alt must say what the figure shows, got an empty string")
+    return {"image/png": {"alt": alt.strip()}}
+
+
+def show(figure: Figure | None = None, *, alt: str) -> None:
+    """Display ``figure`` (default: pyplot's current figure) with alt text, then close it.
+
+    Parameters
+    ----------
+    figure : matplotlib Figure, optional
+        A figure made by pyplot or returned by one of the ``show_*`` helpers.
+    alt : str
+        What the figure shows, in a sentence or two, for a reader who cannot see it: the kind of
+        plot, what is on its axes or panels, and the point it makes, e.g.
+        ``"Line plot of the noisy chirp and its 9-point moving average: the average follows the
+        slow oscillation and removes the noise."``
+
+    Outside IPython (a plain script) the figure is only closed.
+
+    Example
+    -------
+    >>> fig, ax = plt.subplots()
+    >>> ax.plot([0, 1, 4, 9])
+    >>> show(fig, alt="Line plot of the first four squares, rising from 0 to 9.")
+    """
+    metadata = alt_metadata(alt)
+    if figure is None:
+        figure = plt.gcf()
+    if not isinstance(figure, Figure):
+        raise TypeError(f"figure must be a matplotlib Figure, got {type(figure).__name__}")
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        data, formatted = shell.display_formatter.format(figure)
+        for mimetype, extra in metadata.items():
+            formatted.setdefault(mimetype, {}).update(extra)
+        from IPython.display import publish_display_data
+
+        publish_display_data(data, formatted)
+    plt.close(figure)
 
 
 def _array(value, name: str, ndims: tuple[int, ...]) -> np.ndarray:

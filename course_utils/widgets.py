@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 from matplotlib.figure import Figure
+
+from course_utils.plots import alt_metadata, show
 
 
 def _png(figure: Figure) -> str:
@@ -36,6 +37,9 @@ class InteractivePlot(widgets.VBox):
         (``fig, ax = plt.subplots(...)``) and return it; this class closes it.
     controls : dict[str, ipywidgets.ValueWidget]
         The keyword name of each control, e.g. ``{"stride": IntSlider(1, 1, 4)}``.
+    alt : str or callable
+        Alt text of the figure (see ``course_utils.plots.show``): a str, or
+        ``alt(**values) -> str`` when the description depends on the controls.
 
     Example
     -------
@@ -43,12 +47,17 @@ class InteractivePlot(widgets.VBox):
     ...     fig, ax = plt.subplots()
     ...     ax.plot(np.exp(-np.linspace(-3, 3) ** 2 / sigma))
     ...     return fig
-    >>> InteractivePlot(draw, {"sigma": widgets.FloatSlider(1.0, min=0.1, max=3.0)})
+    >>> InteractivePlot(draw, {"sigma": widgets.FloatSlider(1.0, min=0.1, max=3.0)},
+    ...                 alt=lambda sigma: f"A bell curve of width {sigma:.1f}.")
     """
 
-    def __init__(self, draw: Callable[..., Figure], controls: dict[str, widgets.ValueWidget]):
+    def __init__(self, draw: Callable[..., Figure], controls: dict[str, widgets.ValueWidget], *,
+                 alt: str | Callable[..., str] | None = None):
         self.draw = draw
+        self.alt = alt
         self.controls = dict(controls)
+        if alt is not None:
+            alt_metadata(self._alt())  # a bad alt fails here, not at the first redraw
         self.output = widgets.Output()
         super().__init__([widgets.HBox(list(self.controls.values())), self.output])
         for control in self.controls.values():
@@ -59,14 +68,24 @@ class InteractivePlot(widgets.VBox):
         """The controls' current values, by keyword."""
         return {name: control.value for name, control in self.controls.items()}
 
+    def _alt(self) -> str | None:
+        return self.alt(**self.values()) if callable(self.alt) else self.alt
+
     def _redraw(self, change=None) -> None:
         figure = self.draw(**self.values())
         with self.output:
             self.output.clear_output(wait=True)
-            display(figure)
-        plt.close(figure)
+            alt = self._alt()
+            if alt is None:
+                from IPython.display import display
+
+                display(figure)
+                plt.close(figure)
+            else:
+                show(figure, alt=alt)
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)
         bundle["image/png"] = _png(self.draw(**self.values()))
-        return bundle
+        alt = self._alt()
+        return bundle if alt is None else (bundle, alt_metadata(alt))

@@ -10,6 +10,7 @@ without editing this file):
 - the release contains neither solution code nor a hidden-test line, and neither does the
   feedback that ``nbgrader generate_feedback`` writes for the stub (whose hidden tests fail
   with tracebacks);
+- every figure the solution draws carries alt text (``course_utils.plots.show``);
 - the source notebook follows the style guide (``tools/notebook.py check``).
 """
 from __future__ import annotations
@@ -47,6 +48,28 @@ def test_solution_runs_clean_and_scores_full_marks(assignment, roundtrip):
     assert grades, f"{assignment} has no graded cell"
     short = {grade_id: f"{score}/{max_score}" for grade_id, (score, max_score) in grades.items() if score != max_score}
     assert short == {}, f"graded cells of the solution that lost points: {short}"
+
+
+def figures_without_alt_text(nb: nbformat.NotebookNode) -> list[str]:
+    """One line per PNG output of ``nb`` whose metadata has no alt text (``output.metadata["image/png"]["alt"]``)."""
+    return [
+        f"cell {index} (starts {cell.source.splitlines()[0][:60]!r})"
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if "image/png" in output.get("data", {})
+        and not str(output.get("metadata", {}).get("image/png", {}).get("alt", "")).strip()
+    ]
+
+
+@per_assignment()
+def test_every_figure_has_alt_text(assignment, roundtrip):
+    nb = roundtrip.autograded("solution")
+    assert any("image/png" in output.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
+               for output in cell.outputs), f"{assignment} drew no figure: is the check looking at the right outputs?"
+    missing = figures_without_alt_text(nb)
+    assert not missing, (f"{len(missing)} figures of {assignment} have no alt text (show them with "
+                         "course_utils.plots.show(fig, alt=...)):\n" + "\n".join(missing))
 
 
 @per_assignment()

@@ -64,3 +64,33 @@ def test_show_filters_layouts(c_in, tiles):
     assert isinstance(figure, Figure)
     assert len(visible_axes(figure)) == tiles
     figure.savefig(io.BytesIO(), format="png", dpi=30)
+
+
+def test_show_attaches_alt_text_to_the_png_and_closes_the_figure(monkeypatch):
+    # A shell whose display formatter renders figures as PNG, as IPython's inline backend does;
+    # the notebooks' own outputs are checked end to end in tests/test_notebooks.py.
+    import types
+
+    import IPython
+    import IPython.display
+    from IPython.core.formatters import DisplayFormatter
+    from IPython.core.pylabtools import print_figure
+
+    formatter = DisplayFormatter()
+    formatter.formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, "png"))
+    published = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(display_formatter=formatter))
+    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, metadata: published.append((data, metadata)))
+    fig = plots.new_figure(2, 2)
+    fig.subplots().plot([0, 1, 4])
+    plots.show(fig, alt="  A rising line.  ")
+    (data, metadata), = published
+    assert data["image/png"][:4] == b"\x89PNG"
+    assert metadata["image/png"]["alt"] == "A rising line."
+
+
+@pytest.mark.parametrize("alt, error", [(None, TypeError), ("   ", ValueError)])
+def test_show_rejects_a_missing_alt_text(alt, error):
+    fig = plots.new_figure(2, 2)
+    with pytest.raises(error, match="alt"):
+        plots.show(fig, alt=alt)

@@ -26,3 +26,18 @@ def test_redraws_on_change_and_offers_a_png_fallback():
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["image/png"].startswith("iVBOR")  # base64 of the PNG signature
     assert plt.get_fignums() == []  # every figure was closed
+
+
+def test_alt_text_follows_the_controls_into_the_output_metadata():
+    def draw(width):
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, width])
+        return fig
+
+    slider = widgets.IntSlider(value=2, min=1, max=5)
+    plot = InteractivePlot(draw, {"width": slider}, alt=lambda width: f"A line rising to {width}.")
+    bundle, metadata = plot._repr_mimebundle_()
+    assert metadata == {"image/png": {"alt": "A line rising to 2."}}
+    slider.value = 4
+    assert plot._repr_mimebundle_()[1]["image/png"]["alt"] == "A line rising to 4."
+    assert plt.get_fignums() == []

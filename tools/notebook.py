@@ -11,7 +11,10 @@
         Print every style problem (see ``problems``); exit 1 if there is any.
 
 The canonical form: no outputs or execution counts, only nbgrader metadata on
-cells, stable cell ids (the grade_id for graded cells), the python3 kernelspec.
+cells, stable cell ids (the grade_id for graded cells), the python3 kernelspec,
+an "Open in Colab" link under the title and the setup cell (``SETUP``) right
+after the title cell: both are written here, from ``REPOSITORY`` and the package's
+version in pyproject.toml, and nowhere else.
 """
 from __future__ import annotations
 
@@ -26,6 +29,57 @@ import nbformat
 REPO = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
+# Where the course is published (README's Binder badge and Colab links use the same path).
+REPOSITORY = "signals-to-convnets/course"
+DISTRIBUTION = "signals-to-convnets"  # the package's name on PyPI (pyproject.toml's [project] name)
+COLAB = "https://colab.research.google.com/github/{repository}/blob/main/notebooks/{name}/{name}.ipynb"
+COLAB_LINE = "[Open in Colab]({url}) (the student release; its first code cell installs the course's package there)"
+SETUP = """\
+# Set-up. On Colab (or any Python without the course's package) this installs it, pinned to this
+# release of the course; in JupyterLab, on Binder and under nbgrader it is already there and this
+# does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("course_utils") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{distribution}=={version}"], check=True)
+if "google.colab" in sys.modules:  # Colab renders ipywidgets 8 with its custom widget manager
+    from google.colab import output
+    output.enable_custom_widget_manager()"""
+
+
+def version() -> str:
+    """The package's version, from pyproject.toml (the one place it is written)."""
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+
+
+def colab_url(name: str) -> str:
+    """The Colab address of the student release of notebook ``name`` (``NN-topic``)."""
+    return COLAB.format(repository=REPOSITORY, name=name)
+
+
+def setup_source() -> str:
+    return SETUP.format(distribution=DISTRIBUTION, version=version())
+
+
+def _add_colab_and_setup(nb: nbformat.NotebookNode, name: str) -> None:
+    """Put the Colab link on the title cell's second line and the setup cell right after the title."""
+    title = nb.cells[0]
+    lines = title.source.split("\n")
+    link = COLAB_LINE.format(url=colab_url(name))
+    if len(lines) > 2 and lines[2].startswith("[Open in Colab]"):
+        lines[2] = link
+    else:
+        lines[1:1] = ["", link]
+    title.source = "\n".join(lines)
+    setups = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.source.startswith("# Set-up. On Colab")]
+    for i in reversed(setups):
+        del nb.cells[i]
+    nb.cells.insert(1, nbformat.v4.new_code_cell(setup_source()))
+
 
 # Patterns that have no place in a notebook that must run offline, anywhere.
 _ABSOLUTE_PATH = re.compile(r"""["'](/(home|root|work|tmp|Users|usr)/|[A-Za-z]:\\)""")
@@ -34,8 +88,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\t]")
 _RANDOM = re.compile(r"np\.random\.(rand|randn|randint|normal|uniform|choice|shuffle|permutation|seed)\b|\brandom\.(random|randint|choice|shuffle)\(")
 
 
-def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Return ``nb`` in the canonical form described in the module docstring."""
+def normalize(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Return ``nb``, the notebook ``NN-topic``, in the canonical form described in the module docstring."""
+    if nb.cells and nb.cells[0].cell_type == "markdown":
+        _add_colab_and_setup(nb, name)
     seen: set[str] = set()
     for cell in nb.cells:
         nbgrader = cell.metadata.get("nbgrader")
@@ -89,7 +145,7 @@ def problems(path: Path) -> list[str]:
     """Style problems of one source notebook (the course-wide style guide, enforced)."""
     nb = nbformat.read(path, as_version=4)
     found = []
-    if normalize(nbformat.from_dict(json.loads(json.dumps(nb)))) != nb:
+    if normalize(nbformat.from_dict(json.loads(json.dumps(nb))), path.stem) != nb:
         found.append("not in canonical form (run: python tools/notebook.py normalize)")
     if path.stem != path.parent.name:
         found.append(f"notebook {path.name} must be named after its folder {path.parent.name}")
@@ -128,7 +184,7 @@ def main(argv: list[str]) -> int:
 
         src, dst = Path(argv[1]), Path(argv[2])
         if argv[0] == "from-py":
-            write(normalize(jupytext.read(src, fmt="py:percent")), dst)
+            write(normalize(jupytext.read(src, fmt="py:percent"), dst.stem), dst)
         else:
             jupytext.write(nbformat.read(src, as_version=4), dst, fmt="py:percent")
         return 0
@@ -136,7 +192,7 @@ def main(argv: list[str]) -> int:
         paths = [Path(p) for p in argv[1:]] or source_notebooks()
         if argv[0] == "normalize":
             for path in paths:
-                write(normalize(nbformat.read(path, as_version=4)), path)
+                write(normalize(nbformat.read(path, as_version=4), path.stem), path)
             return 0
         failed = False
         for path in paths:
