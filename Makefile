@@ -14,14 +14,14 @@ START  := notebooks/00-start-here/00-start-here.ipynb
 # nbgrader shells out to alembic: the environment's bin/ must come first on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env lab test release bench clean hub
+.PHONY: env lab test release bench clean hub site
 
 env: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e ".[instructor]"
 	touch $@
 
 lab: env
@@ -37,8 +37,19 @@ hub: env
 	[ -x hub/node_modules/.bin/configurable-http-proxy ] || (cd hub && npm ci --no-audit --no-fund)
 	$(BIN)/python hub/run.py $(HUB)
 
+# The course website (tools/site.py; INSTRUCTORS.md): Jupyter Book 1, built offline into
+# artifacts/site/html, then checked. SITE_ARGS="--executed DIR" reuses executed solutions.
+SITE_ARGS ?=
+site: env site/node_modules/.package-lock.json
+	$(BIN)/python tools/site.py build $(SITE_ARGS)
+	$(BIN)/python tools/site.py check artifacts/site/html
+
+# MathJax for the site, pinned by site/package-lock.json
+site/node_modules/.package-lock.json: site/package-lock.json
+	cd site && npm ci --no-audit --no-fund --loglevel=error
+
 release: env
-	$(BIN)/python -m course_utils.release
+	$(BIN)/python -m course_utils.instructor.release
 
 bench: env
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python bench/notebook_budget.py

@@ -1,35 +1,17 @@
-"""nbgrader configuration for the course (read by `nbgrader` and by course_utils).
+"""nbgrader configuration of this checkout: the course's settings plus where its notebooks are.
 
-Instructors' source notebooks live in ``solutions/``; the student release that
-``make release`` writes lives in ``notebooks/``.
+Instructors' source notebooks live in ``solutions/``; the student release that ``make release``
+writes lives in ``notebooks/``. How the course is graded (course id, timeouts, IgnorePattern,
+feedback without hidden tests) is set in the package, ``course_utils/instructor/nbgrader_config.py``,
+which ``course grade`` loads too.
 """
 from pathlib import Path
 
+import course_utils.instructor
+
 c = get_config()  # noqa: F821 (provided by nbgrader)
+load_subconfig(str(Path(course_utils.instructor.__file__).with_name("nbgrader_config.py")))  # noqa: F821
 
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)
-c.CourseDirectory.course_id = "signals-to-convnets"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
-
-# Each notebook runs in well under a minute; a cell that takes longer is stuck.
-c.Execute.timeout = 120
-c.Execute.interrupt_on_timeout = True
-
-# A correct answer that prints a warning to stderr must not score zero:
-# drop every stderr stream from graded cells before scoring.
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"(?s).*"
-
-# A student who deletes a graded cell gets it back from the gradebook.
-c.OverwriteCells.add_missing_cells = True
-
-# Feedback never shows hidden tests: their lines are scrubbed from every output (tracebacks
-# included), then ClearHiddenTests removes them from the source.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "course_utils.instructor.feedback.ScrubHiddenTests",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
-c.ClearHiddenTests.enforce_metadata = False

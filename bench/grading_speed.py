@@ -37,7 +37,7 @@ from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from course_utils.release import assignments as all_assignments  # noqa: E402
+from course_utils.instructor.release import assignments as all_assignments  # noqa: E402
 
 
 def execute_once(notebook: Path) -> float:
@@ -49,7 +49,7 @@ def execute_once(notebook: Path) -> float:
 
 def grade(batch: Path, course_dir: Path, workers: int, sandbox: bool = True) -> float:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "course_utils.cli", "grade", str(batch), "--course-dir",
+    result = subprocess.run([sys.executable, "-m", "course_utils.instructor.cli", "grade", str(batch), "--source", str(REPO / "solutions"), "--course-dir",
                              str(course_dir), "--workers", str(workers), "--no-progress",
                              *([] if sandbox else ["--no-sandbox"])], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -101,7 +101,7 @@ def sandbox_cost(scratch: Path, repeat: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=4)
-    parser.add_argument("--assignments", nargs="*", default=all_assignments())
+    parser.add_argument("--assignments", nargs="*", default=all_assignments(REPO))
     parser.add_argument("--kernel-starts", type=int, default=10,
                         help="kernel round trips per mode for the sandbox's own cost (0: skip)")
     args = parser.parse_args()

@@ -11,9 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.release import REPO, assignments
+from course_utils.instructor.release import assignments
 
-ASSIGNMENTS = assignments()
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = assignments(REPO)
 BIN = str(Path(sys.executable).parent)
 
 
@@ -103,3 +104,45 @@ def roundtrip(assignment: str, tmp_path_factory: pytest.TempPathFactory) -> Roun
     if assignment not in _roundtrips:
         _roundtrips[assignment] = make_roundtrip(assignment, tmp_path_factory.mktemp(assignment))
     return _roundtrips[assignment]
+
+
+@dataclass
+class ColabRun:
+    """Every notebook run the Colab way (see ``colab_support``): released stubs, then solutions.
+
+    ``before``: where ``course_utils`` imported from in the clean virtualenv before any notebook
+    ran (None: not installed). ``executed``: a folder of the executed solutions, ``NN-topic.ipynb``,
+    which the course website is built from (``tests/test_site.py``).
+    """
+
+    python: Path
+    wheel: Path
+    before: str | None
+    releases: dict[str, nbformat.NotebookNode]
+    solutions: dict[str, nbformat.NotebookNode]
+    executed: Path
+
+
+_colab: list[ColabRun] = []
+
+
+@pytest.fixture
+def colab_run(tmp_path_factory: pytest.TempPathFactory) -> ColabRun:
+    """The Colab run, made once per test session (per xdist worker: keep its users in xdist_group "colab")."""
+    if not _colab:
+        import colab_support
+
+        scratch = tmp_path_factory.mktemp("colab")
+        wheel = colab_support.build_wheel(scratch)
+        python = colab_support.colab_like_venv(scratch, wheel)
+        before = colab_support.where_is(python, "course_utils")
+        releases = {name: colab_support.run_notebook(REPO / "notebooks" / name / f"{name}.ipynb", scratch,
+                                                     scratch / "releases") for name in ASSIGNMENTS}
+        solutions = {name: colab_support.run_notebook(REPO / "solutions" / name / f"{name}.ipynb", scratch,
+                                                      scratch / "solutions") for name in ASSIGNMENTS}
+        executed = scratch / "executed"
+        executed.mkdir()
+        for name, nb in solutions.items():
+            nbformat.write(nb, executed / f"{name}.ipynb")
+        _colab.append(ColabRun(python, wheel, before, releases, solutions, executed))
+    return _colab[0]

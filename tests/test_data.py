@@ -1,11 +1,10 @@
-"""course_utils.data finds data/ from anywhere and lists what exists; data/README lists every file."""
+"""course_utils.data loads its package data from anywhere and lists what exists; its README lists every file."""
 import re
 
 import numpy as np
 import pytest
 
 from course_utils import data
-from course_utils.release import REPO
 
 
 def test_images_load_from_any_working_directory(tmp_path, monkeypatch):
@@ -33,17 +32,12 @@ def test_unknown_names_list_what_exists():
         data.load_image(3)
 
 
-def test_environment_variable_overrides(tmp_path, monkeypatch):
-    (tmp_path / "README.md").write_text("test data")
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
-    assert data.data_dir() == tmp_path
-
-
 def test_every_data_file_is_listed_with_source_and_licence():
-    readme = (REPO / "data" / "README.md").read_text()
+    folder = data.data_dir()
+    readme = (folder / "README.md").read_text()
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([^`]+)` \|.*$", readme, re.M)}
-    files = {p.relative_to(REPO / "data").as_posix() for p in (REPO / "data").rglob("*")
-             if p.is_file() and p.name != "README.md"}
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+             if p.is_file() and p.name not in ("README.md", "__init__.py") and "__pycache__" not in p.parts}
     assert files == set(rows)
     for row in rows.values():
         assert row.count("|") >= 5, f"row needs what, source and licence: {row}"

@@ -16,8 +16,9 @@ from course_utils.instructor import feedback, submissions, suspicious
 from course_utils.instructor.coursedir import UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
+SOURCE = Path(__file__).resolve().parents[1] / "solutions"
 ASSIGNMENTS = ["00-start-here", "01-conv1d"]
-COURSE = [sys.executable, "-m", "course_utils.cli"]
+COURSE = [sys.executable, "-m", "course_utils.instructor.cli"]
 
 
 def _notebook(path: Path, source: str = "x = 1") -> Path:
@@ -82,17 +83,26 @@ def test_collect_refuses_bad_input(tmp_path, make, message):
     (["feedback"], "is not a course directory"),
     (["report", "--course-dir", "{tmp}/nothing"], "is not a course directory"),
     (["frobnicate"], "invalid choice"),
+    (["release"], "has no solutions/ folder: run the release in the course's checkout"),
 ])
 def test_bad_arguments_give_one_line_and_non_zero_exit(tmp_path, args, message):
     with zipfile.ZipFile(tmp_path / "empty.zip", "w") as zf:
         zf.writestr("readme.txt", "no notebooks here")
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    result = subprocess.run([*COURSE, *args, "--course-dir", str(tmp_path / "cd")] if args[0] == "grade" else
+    result = subprocess.run([*COURSE, *args, "--course-dir", str(tmp_path / "cd"), "--source", str(SOURCE)] if args[0] == "grade" else
                             [*COURSE, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("course: error:") and message in lines[0], result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_grade_outside_a_checkout_asks_for_the_source(tmp_path):
+    result = subprocess.run([*COURSE, "grade", str(FIXTURES), "--course-dir", str(tmp_path / "cd")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"course: error: no --source given and {tmp_path / 'solutions'} has no "
+                                     "assignments (NN-topic folders): pass --source DIR or run in the course's checkout")
 
 
 def test_scan_names_what_targets_the_grader():
@@ -149,11 +159,11 @@ print("restored")
 
 
 def test_release_command_calls_release(monkeypatch, tmp_path, capsys):
-    import course_utils.release
-    from course_utils import cli
+    import course_utils.instructor.release
+    from course_utils.instructor import cli
 
     called = {}
-    monkeypatch.setattr(course_utils.release, "release", lambda dest=None: called.setdefault("dest", dest) or dest)
+    monkeypatch.setattr(course_utils.instructor.release, "release", lambda dest=None: called.setdefault("dest", dest) or dest)
     assert cli.main(["release", "--dest", str(tmp_path)]) == 0
     assert called["dest"] == tmp_path
 

@@ -29,9 +29,9 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor-batch")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
-COURSE = [sys.executable, "-m", "course_utils.cli"]
+COURSE = [sys.executable, "-m", "course_utils.instructor.cli"]
 # Short limits keep the test fast; a time-limit fixture costs one TIMEOUT.
-OPTIONS = ["--workers", "2", "--timeout", "20", "--memory-mb", "1536", "--no-progress"]
+OPTIONS = ["--source", str(REPO / "solutions"), "--workers", "2", "--timeout", "20", "--memory-mb", "1536", "--no-progress"]
 
 
 def course(*args: str, cwd: Path) -> subprocess.CompletedProcess:

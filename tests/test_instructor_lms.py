@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor-lms")]
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASED = REPO / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-COURSE = [sys.executable, "-m", "course_utils.cli"]
-OPTIONS = ["--workers", "2", "--timeout", "30", "--no-progress"]
+COURSE = [sys.executable, "-m", "course_utils.instructor.cli"]
+OPTIONS = ["--source", str(REPO / "solutions"), "--workers", "2", "--timeout", "30", "--no-progress"]
 DUE = "2026-12-02T00:00:00+00:00"
 # student: (answer, timestamp.txt); the published solution of 01-conv1d is graded too (see below).
 STUDENTS = {

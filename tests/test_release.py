@@ -2,7 +2,9 @@
 import filecmp
 from pathlib import Path
 
-from course_utils.release import REPO, assignments, release
+from conftest import REPO
+
+from course_utils.instructor.release import assignments, release
 
 
 def _differences(left: Path, right: Path, comparison: filecmp.dircmp | None = None) -> list[str]:
@@ -17,12 +19,12 @@ def _differences(left: Path, right: Path, comparison: filecmp.dircmp | None = No
 
 
 def test_notebooks_folder_is_the_release_of_solutions(tmp_path):
-    fresh = release(dest=tmp_path / "notebooks")
+    fresh = release(REPO, dest=tmp_path / "notebooks")
     problems = _differences(REPO / "notebooks", fresh)
     assert problems == [], "notebooks/ is out of date; run `make release`:\n" + "\n".join(problems)
 
 
 def test_every_assignment_is_released_under_its_own_name():
-    for name in assignments():
+    for name in assignments(REPO):
         assert (REPO / "solutions" / name / f"{name}.ipynb").is_file()
         assert (REPO / "notebooks" / name / f"{name}.ipynb").is_file()

@@ -1,4 +1,4 @@
-"""Regenerate the files in data/ (see data/README.md for sources and licences).
+"""Regenerate the files in course_utils/data/ (see course_utils/data/README.md for sources and licences).
 
 Needs scikit-image and scikit-learn, which the course itself does not install:
     pip install scikit-image scikit-learn && python tools/make_data.py
@@ -10,7 +10,7 @@ import skimage.data
 from PIL import Image
 from sklearn.datasets import load_digits
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "course_utils" / "data"
 
 
 def half(image: np.ndarray) -> np.ndarray:

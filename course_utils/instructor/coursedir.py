@@ -3,7 +3,7 @@
 ``course grade`` builds it in a folder the instructor names (default ``./course-dir``)::
 
     course-dir/
-        nbgrader_config.py    loads the repository's nbgrader_config.py, then sets root, source, db_url
+        nbgrader_config.py    loads the course's nbgrader settings (``instructor/nbgrader_config.py``), then sets root, source, db_url
         gradebook.db          nbgrader's SQLite gradebook (unless --db-url points elsewhere)
         submitted/<student>/<assignment>/<notebook>.ipynb   the submissions, as received
         autograded/<student>/<assignment>/<notebook>.ipynb  executed and scored
@@ -11,8 +11,10 @@
         jupyter/kernels/course-grading/                     the resource-limited grading kernel
         state/                                              resume markers and source hashes
 
-The source notebooks (with the hidden tests) are read from ``--source`` (default: the
-repository's ``solutions/``); a graded offering points it at a private copy.
+The source notebooks (with the hidden tests) are read from ``--source`` (default:
+``solutions/`` in the working folder, i.e. run from the course's checkout); a graded
+offering points it at a private copy. Nothing here depends on where the package is
+installed: a wheel grades as well as a checkout.
 """
 from __future__ import annotations
 
@@ -25,13 +27,17 @@ from pathlib import Path
 
 from .sandbox import install_kernelspec
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG_NAME = "nbgrader_config.py"
+# The course's nbgrader settings (course id, timeouts, IgnorePattern, feedback preprocessors): shipped
+# with the package; the checkout's nbgrader_config.py loads them too.
+COURSE_CONFIG = Path(__file__).resolve().with_name(CONFIG_NAME)
+# Where the instructor's notebooks are when --source is not given: relative to the working folder.
+DEFAULT_SOURCE = Path("solutions")
 
 _TEMPLATE = '''\
-"""Written by `course grade`: the repository's nbgrader settings plus this course directory's."""
+"""Written by `course grade`: the course's nbgrader settings plus this course directory's."""
 c = get_config()  # noqa: F821 (provided by nbgrader)
-load_subconfig({repo_config!r})  # noqa: F821
+load_subconfig({course_config!r})  # noqa: F821
 
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = {source!r}
@@ -103,7 +109,7 @@ def setup(root: Path, *, source: Path | None = None, db_url: str | None = None, 
     likewise defaults to the value already there, else to the repository's configuration.
     """
     root = Path(root).resolve()
-    source = Path(source).resolve() if source else REPO / "solutions"
+    source = Path(source if source else DEFAULT_SOURCE).resolve()
     if not source.is_dir() or not source_assignments(source):
         raise UsageError(f"source folder {source} has no assignments (NN-topic folders)")
     course = CourseDir(root)
@@ -113,7 +119,7 @@ def setup(root: Path, *, source: Path | None = None, db_url: str | None = None, 
         late_penalty = course.config().LateSubmissionPlugin.penalty_method
     root.mkdir(parents=True, exist_ok=True)
     course.state_dir.mkdir(exist_ok=True)
-    text = _TEMPLATE.format(repo_config=str(REPO / CONFIG_NAME), root=str(root), source=str(source),
+    text = _TEMPLATE.format(course_config=str(COURSE_CONFIG), root=str(root), source=str(source),
                             db_url=db_url, timeout=timeout,
                             late=f"c.LateSubmissionPlugin.penalty_method = {late_penalty!r}\n" if late_penalty else "")
     if not course.config_file.is_file() or course.config_file.read_text() != text:

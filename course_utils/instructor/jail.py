@@ -13,7 +13,7 @@ Inside the jail (:func:`command`):
 - the filesystem is a new root that holds only, read-only, the system's ``/usr`` (with
   ``/bin``, ``/lib``... and a few files of ``/etc``), the Python environment
   (:func:`python_paths`: the interpreter's prefixes and ``sys.path``), the
-  ``course_utils`` package and the course's ``data/`` folder; read-write, the box and a
+  ``course_utils`` package (with its data); read-write, the box and a
   private ``/tmp``. The source notebooks, the course directory (gradebook, submissions,
   grades), the repository checkout and the grading user's home are not there at all;
 - its own PID namespace: when the kernel ends, every process it started ends with it;
@@ -64,7 +64,7 @@ def enabled() -> bool:
 
 
 def python_paths() -> list[Path]:
-    """The Python environment the kernel imports from: prefixes, ``sys.path``, ``course_utils`` and ``data/``.
+    """The Python environment the kernel imports from: prefixes, ``sys.path`` and ``course_utils`` (with its data).
 
     Only folders that exist; the working directory's ``''`` entry is left out, and so is
     any folder that holds something hidden (the folders in ``COURSE_SANDBOX_HIDE``, the
@@ -73,15 +73,10 @@ def python_paths() -> list[Path]:
     ``PYTHONPATH=solutions/01-conv1d`` must not bring the source notebooks into the jail.
     """
     import course_utils
-    from course_utils.data import data_dir
 
     paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.executable).parent,
              Path(os.path.realpath(sys.executable)).parent.parent, Path(course_utils.__file__).parent]
     paths += [Path(entry) for entry in sys.path if entry]
-    try:
-        paths.append(data_dir())
-    except FileNotFoundError:
-        pass
     package = Path(course_utils.__file__).resolve().parent
     # The course directory and the source: nothing at, above or below them.
     private = [Path(p).resolve() for p in os.environ.get(HIDE_ENV, "").split(os.pathsep) if p]

@@ -1,40 +1,22 @@
-"""Load the images and datasets shipped in the repository's ``data/`` folder.
+"""Load the images and datasets that ship inside this package (``course_utils/data/``).
 
-Nothing is ever downloaded. The folder is found from any working directory (a
-student's notebook folder, ``solutions/``, nbgrader's
-``autograded/<student>/<assignment>/``, Binder):
-
-1. the environment variable ``COURSE_DATA_DIR``, if set;
-2. the ``data/`` folder beside the installed ``course_utils`` package (the
-   editable install that ``make`` and Binder's ``postBuild`` make);
-3. a ``data/`` folder in the working directory or one of its parents.
+Nothing is ever downloaded. The files are package data: they load the same from a
+wheel, an editable install, Colab or nbgrader's ``autograded/<student>/<assignment>/``
+folder, whatever the working directory. ``README.md`` beside this module lists every
+file with its source and licence.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-_MARKER = "README.md"
+_DIR = Path(__file__).resolve().parent
 
 
 def data_dir() -> Path:
-    """Return the course's ``data/`` folder; raise FileNotFoundError if none is found."""
-    candidates = []
-    if os.environ.get("COURSE_DATA_DIR"):
-        candidates.append(Path(os.environ["COURSE_DATA_DIR"]))
-    candidates.append(Path(__file__).resolve().parent.parent / "data")
-    cwd = Path.cwd().resolve()
-    candidates += [folder / "data" for folder in (cwd, *cwd.parents)]
-    for folder in candidates:
-        if (folder / _MARKER).is_file():
-            return folder
-    raise FileNotFoundError(
-        "could not find the course's data/ folder; looked in: "
-        + ", ".join(str(c) for c in candidates)
-        + ". Set COURSE_DATA_DIR to its path."
-    )
+    """The folder of the shipped files (``images/``, ``datasets/``, ``README.md``)."""
+    return _DIR
 
 
 def _available(folder: Path, suffix: str) -> list[str]:

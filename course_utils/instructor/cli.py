@@ -1,6 +1,6 @@
 """The instructor's ``course`` command (installed with ``course_utils``).
 
-    course release [--dest DIR]
+    course release [--dest DIR]      (in the course's checkout: solutions/ -> notebooks/)
     course grade SUBMISSIONS [--assignment A] [--workers N] [--course-dir DIR] [--db-url URL]
                  [--source DIR] [--timeout S] [--memory-mb M] [--max-processes P] [--roster FILE]
                  [--force] [--no-sandbox] [--students IDS|FILE] [--duedate TIME] [--late-penalty none|zero]
@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .instructor.coursedir import UsageError
+from .coursedir import DEFAULT_SOURCE, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     course_dir(grade)
     grade.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default 1)")
     grade.add_argument("--db-url", help="gradebook URL (default sqlite:///COURSE_DIR/gradebook.db)")
-    grade.add_argument("--source", type=Path, help="instructor notebooks with hidden tests (default: solutions/)")
+    grade.add_argument("--source", type=Path,
+                       help=f"instructor notebooks with hidden tests (default: ./{DEFAULT_SOURCE})")
     grade.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
     grade.add_argument("--memory-mb", type=int, default=2048, help="address-space limit of the kernel (default 2048)")
     grade.add_argument("--max-processes", type=int, default=None,
@@ -79,12 +80,15 @@ def _parser() -> argparse.ArgumentParser:
 def _release(args) -> int:
     from .release import release
 
-    print(f"released into {release(dest=args.dest)}")
+    try:
+        print(f"released into {release(dest=args.dest)}")
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
     return 0
 
 
 def _read_roster(path: Path) -> list[str]:
-    from .instructor.submissions import STUDENT_ID
+    from .submissions import STUDENT_ID
 
     if not path.is_file():
         raise UsageError(f"roster not found: {path}")
@@ -98,7 +102,7 @@ def _read_roster(path: Path) -> list[str]:
 
 def _students(value: str) -> set[str]:
     """Student IDs from ``--students``: a file of IDs (one per line) or a comma-separated list."""
-    from .instructor.submissions import STUDENT_ID
+    from .submissions import STUDENT_ID
 
     path = Path(value)
     ids = ([line.split(",")[0].strip() for line in path.read_text().splitlines()] if path.is_file()
@@ -122,13 +126,13 @@ def _duedate(value: str):
 
 
 def _grade(args) -> int:
-    from .instructor import coursedir, submissions
+    from . import coursedir, submissions
 
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.timeout < 1 or args.memory_mb < 256:
         raise UsageError("--timeout must be at least 1 and --memory-mb at least 256")
-    from .instructor import jail
+    from . import jail
 
     if args.max_processes is not None and args.max_processes < 16:
         raise UsageError("--max-processes must be at least 16 (a Python kernel runs several threads)")
@@ -139,8 +143,11 @@ def _grade(args) -> int:
               "files, processes and network; grades.csv says 'sandbox: off'", file=sys.stderr)
     elif problem := jail.problem():
         raise UsageError(problem)
-    source = args.source or coursedir.REPO / "solutions"
+    source = args.source or DEFAULT_SOURCE
     known = coursedir.source_assignments(source) if source.is_dir() else []
+    if not known and args.source is None:
+        raise UsageError(f"no --source given and {source.resolve()} has no assignments (NN-topic folders): "
+                         "pass --source DIR or run in the course's checkout")
     if not known:
         raise UsageError(f"source folder {source} has no assignments (NN-topic folders)")
     if args.assignment and args.assignment not in known:
@@ -156,7 +163,7 @@ def _grade(args) -> int:
 
     from nbgrader.api import Gradebook
 
-    from .instructor import grade
+    from . import grade
 
     course = coursedir.setup(args.course_dir, source=args.source, db_url=args.db_url, timeout=args.timeout,
                              late_penalty=args.late_penalty)
@@ -191,7 +198,7 @@ def _grade(args) -> int:
 
 
 def _feedback(args) -> int:
-    from .instructor import coursedir, feedback
+    from . import coursedir, feedback
 
     course = coursedir.CourseDir(args.course_dir.resolve())
     written, withheld = feedback.generate(course, [args.assignment] if args.assignment else None)
@@ -202,7 +209,7 @@ def _feedback(args) -> int:
 
 
 def _report(args) -> int:
-    from .instructor import coursedir, report
+    from . import coursedir, report
 
     course = coursedir.CourseDir(args.course_dir.resolve())
     rows, table, png = report.write(course, [args.assignment] if args.assignment else None)
@@ -215,7 +222,7 @@ def _report(args) -> int:
 
 
 def _export(args) -> int:
-    from .instructor import coursedir, export
+    from . import coursedir, export
 
     course = coursedir.CourseDir(args.course_dir.resolve())
     course.config()  # a UsageError if this is no course directory
