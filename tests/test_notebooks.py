@@ -141,3 +141,16 @@ def test_readme_syllabus_points_match_the_notebooks():
                    if line.startswith("| [") and f"(notebooks/{assignment.parent.name}/" in line)
         stated = row.split("|")[-3].strip()
         assert stated == f"{points:g}", f"README says {stated} points for {assignment.parent.name}, the notebook has {points:g}"
+
+
+def test_readme_links_every_notebook_to_colab_and_binder_at_one_repository():
+    """Colab and Binder links all point at tools/notebook.py's REPOSITORY, as the notebooks' own links do."""
+    readme = (REPO / "README.md").read_text()
+    for assignment in notebook_tool.source_notebooks():
+        name = assignment.parent.name
+        row = next(line for line in readme.splitlines() if line.startswith("| [") and f"(notebooks/{name}/" in line)
+        assert f"[Colab]({notebook_tool.colab_url(name)})" in row, f"the README's syllabus row of {name} has no Colab link"
+        title = nbformat.read(assignment, as_version=4).cells[0].source
+        assert notebook_tool.colab_url(name) in title, f"{name}'s title cell has no Colab link"
+    hosts = re.findall(r"(?:mybinder\.org/v2/gh|colab\.research\.google\.com/github)/([\w.-]+/[\w.-]+)/", readme)
+    assert hosts and set(hosts) == {notebook_tool.REPOSITORY}, f"README links to {set(hosts)}"
