@@ -109,10 +109,12 @@ def student_view(release: nbformat.NotebookNode, executed: nbformat.NotebookNode
     given: an executed copy of an older solution is refused). Exercise answers and test cells
     (nbgrader ``solution`` or ``grade``) keep the release's source and get no output.
     """
-    ids = [cell.id for cell in release.cells]
-    if [cell.id for cell in executed.cells] != ids:
-        raise ValueError(f"{name}: the release and the executed solution do not have the same cell ids "
-                         "in the same order (notebooks/ is stale: run `make release`)")
+    ids, ran_ids = [cell.id for cell in release.cells], [cell.id for cell in executed.cells]
+    if ran_ids != ids:
+        at = next((i for i, pair in enumerate(zip(ids, ran_ids)) if pair[0] != pair[1]), min(len(ids), len(ran_ids)))
+        raise ValueError(f"{name}: the release and the executed solution differ from cell {at} on "
+                         f"(ids {ids[at:at + 1]} and {ran_ids[at:at + 1]}; {len(ids)} and {len(ran_ids)} cells): "
+                         "notebooks/ is stale (run `make release`) or the executed copy is")
     if solution is not None:
         stale = [cell.id for cell, ran in zip(solution.cells, executed.cells) if cell.source != ran.source]
         if [cell.id for cell in solution.cells] != ids or stale:
