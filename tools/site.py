@@ -18,10 +18,8 @@ buttons point at the released notebooks. MathJax comes from ``site/node_modules`
 from __future__ import annotations
 
 import argparse
-import base64
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -134,13 +132,6 @@ def student_view(release: nbformat.NotebookNode, executed: nbformat.NotebookNode
     return view
 
 
-def undescribed_figures(nb: nbformat.NotebookNode) -> int:
-    """How many PNG outputs of ``nb`` carry no alt text of their own."""
-    return sum(1 for cell in nb.cells for output in cell.get("outputs", [])
-               if "image/png" in output.get("data", {})
-               and not str(output.get("metadata", {}).get("image/png", {}).get("alt", "")).strip())
-
-
 # --- executing the solutions ----------------------------------------------------------------------
 
 def execute_solutions(dest: Path, root: Path = REPO, names: list[str] | None = None,
@@ -184,9 +175,8 @@ def prepare(source: Path, executed: Path, root: Path = REPO) -> dict[str, int]:
         path = executed / f"{name}.ipynb"
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: the executed solution of {name}")
-        read = lambda p: nbformat.read(p, as_version=4)  # noqa: E731
-        view = student_view(read(root / "notebooks" / name / f"{name}.ipynb"), read(path),
-                            read(root / "solutions" / name / f"{name}.ipynb"), name)
+        view = student_view(*(nbformat.read(p, as_version=4) for p in (
+            root / "notebooks" / name / f"{name}.ipynb", path, root / "solutions" / name / f"{name}.ipynb")), name)
         target = source / "notebooks" / name / f"{name}.ipynb"
         target.parent.mkdir(parents=True)
         undescribed[name] = sum(1 for cell in view.cells for output in cell.get("outputs", [])
