@@ -1,6 +1,6 @@
 """Interactive figures that also work where no widget can render.
 
-``InteractivePlot(draw, controls)`` shows ipywidgets controls above a Matplotlib
+``InteractivePlot(draw, controls, alt=...)`` shows ipywidgets controls above a Matplotlib
 figure and redraws the figure whenever a control moves. Its display bundle also
 carries a PNG of the figure for the current values, so a notebook executed
 headless (nbclient, nbgrader, nbconvert, GitHub's viewer) still shows a static
@@ -52,12 +52,11 @@ class InteractivePlot(widgets.VBox):
     """
 
     def __init__(self, draw: Callable[..., Figure], controls: dict[str, widgets.ValueWidget], *,
-                 alt: str | Callable[..., str] | None = None):
+                 alt: str | Callable[..., str]):
         self.draw = draw
         self.alt = alt
         self.controls = dict(controls)
-        if alt is not None:
-            alt_metadata(self._alt())  # a bad alt fails here, not at the first redraw
+        alt_metadata(self._alt())  # a bad alt fails here, not at the first redraw
         self.output = widgets.Output()
         super().__init__([widgets.HBox(list(self.controls.values())), self.output])
         for control in self.controls.values():
@@ -68,24 +67,16 @@ class InteractivePlot(widgets.VBox):
         """The controls' current values, by keyword."""
         return {name: control.value for name, control in self.controls.items()}
 
-    def _alt(self) -> str | None:
+    def _alt(self) -> str:
         return self.alt(**self.values()) if callable(self.alt) else self.alt
 
     def _redraw(self, change=None) -> None:
         figure = self.draw(**self.values())
         with self.output:
             self.output.clear_output(wait=True)
-            alt = self._alt()
-            if alt is None:
-                from IPython.display import display
-
-                display(figure)
-                plt.close(figure)
-            else:
-                show(figure, alt=alt)
+            show(figure, alt=self._alt())
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)
         bundle["image/png"] = _png(self.draw(**self.values()))
-        alt = self._alt()
-        return bundle if alt is None else (bundle, alt_metadata(alt))
+        return bundle, alt_metadata(self._alt())

@@ -196,7 +196,7 @@ def _widget_notebook(name: str, follow: bool) -> str:
         nbformat.v4.new_code_cell(_WIDGET_CHECK),
         nbformat.v4.new_code_cell(
             f"InteractivePlot(lambda width: draw(width, follow={follow}), "
-            "{'width': widgets.IntSlider(2, min=1, max=4)})"),
+            "{'width': widgets.IntSlider(2, min=1, max=4)}, alt=lambda width: f'A line of width {width}.')"),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     path = SCRATCH / "widget-check" / f"{name}.ipynb"

@@ -18,11 +18,11 @@ def test_redraws_on_change_and_offers_a_png_fallback():
         return fig
 
     slider = widgets.IntSlider(value=1, min=1, max=5)
-    plot = InteractivePlot(draw, {"width": slider})
+    plot = InteractivePlot(draw, {"width": slider}, alt="A line.")
     assert calls == [1]
     slider.value = 3
     assert calls == [1, 3] and plot.values() == {"width": 3}
-    bundle = plot._repr_mimebundle_()
+    bundle, metadata = plot._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["image/png"].startswith("iVBOR")  # base64 of the PNG signature
     assert plt.get_fignums() == []  # every figure was closed
@@ -41,3 +41,13 @@ def test_alt_text_follows_the_controls_into_the_output_metadata():
     slider.value = 4
     assert plot._repr_mimebundle_()[1]["image/png"]["alt"] == "A line rising to 4."
     assert plt.get_fignums() == []
+
+
+def test_alt_text_is_required():
+    import pytest
+
+    with pytest.raises(TypeError, match="alt"):
+        InteractivePlot(lambda: plt.figure(), {})
+    with pytest.raises(ValueError, match="alt must say what the figure shows"):
+        InteractivePlot(lambda: plt.figure(), {}, alt=" ")
+    plt.close("all")
