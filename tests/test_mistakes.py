@@ -1,0 +1,153 @@
+"""Mutation testing of the visible tests: every typical mistake a solution lists fails a visible test.
+
+Each graded exercise lists, in the hidden block of its test cell (instructor-only: the release
+and the feedback drop hidden blocks), the mistakes students typically make::
+
+    ### BEGIN HIDDEN TESTS
+    _MISTAKES = {
+        "the stride forgotten when placing the window": [("i * stride:i * stride + kh", "i:i + kh")],
+    }
+
+Each mistake is a list of ``(old, new)`` replacements in the solution cell's code (between
+``### BEGIN SOLUTION`` and ``### END SOLUTION``; ``old`` must occur there, so the list cannot rot).
+For each notebook the test runs the solution with only its visible tests, in one kernel, then,
+exercise by exercise, redefines the function with each mistake, runs the exercise's visible test
+cells, and restores the solution. A mistake that no visible test catches fails this test: for a
+self-learner the visible tests are the only feedback there is.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import nbformat
+import pytest
+from conftest import REPO, per_assignment
+from nbclient import NotebookClient
+
+from course_utils.instructor.execute import without_hidden_tests
+
+pytestmark = pytest.mark.notebooks
+
+MARKER = "_MISTAKES"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+@dataclass
+class Exercise:
+    grade_id: str
+    solution: int                                   # index of the solution cell
+    tests: list[int] = field(default_factory=list)  # indices of its graded test cells
+    mistakes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def listed_mistakes(source: str) -> dict[str, list[tuple[str, str]]]:
+    """The ``_MISTAKES`` literal of a test cell's hidden block (empty if none)."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == MARKER for t in node.targets):
+            if MARKER in without_hidden_tests(source):
+                raise AssertionError(f"{MARKER} must be inside the hidden-tests block (it would be released)")
+            return ast.literal_eval(node.value)
+    return {}
+
+
+def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
+    """The graded exercises of ``nb``: a solution cell and the graded cells that follow it."""
+    found: list[Exercise] = []
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution") and not meta.get("grade"):
+            found.append(Exercise(meta["grade_id"], index))
+        elif meta.get("grade") and found:
+            found[-1].tests.append(index)
+            found[-1].mistakes.update(listed_mistakes(cell.source))
+    return found
+
+
+def mutate(source: str, replacements: list[tuple[str, str]]) -> str:
+    """``source`` with each ``old`` of its solution block replaced by ``new``."""
+    head, rest = source.split(BEGIN, 1)
+    body, tail = rest.split(END, 1)
+    for old, new in replacements:
+        if old not in body:
+            raise KeyError(old)
+        body = body.replace(old, new)
+    return head + BEGIN + body + END + tail
+
+
+def _error(cell: nbformat.NotebookNode) -> str | None:
+    for output in cell.outputs:
+        if output.output_type == "error":
+            return f"{output.ename}: {output.evalue}".splitlines()[0][:160]
+    return None
+
+
+@dataclass
+class Verdict:
+    exercise: str
+    mistake: str
+    caught_by: str | None   # the first visible failure, or None
+    problem: str | None = None
+
+
+def apply_mistakes(assignment: str) -> tuple[list[Exercise], list[str], list[Verdict]]:
+    """Run the notebook with visible tests only, then each listed mistake; return what happened."""
+    path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    found = exercises(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = without_hidden_tests(cell.source)
+    client = NotebookClient(nb, kernel_name="python3", timeout=300, allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    base_errors, verdicts = [], []
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                client.execute_cell(cell, index)
+                if error := _error(cell):
+                    base_errors.append(f"cell {index}: {error}")
+        for exercise in found:
+            original = nb.cells[exercise.solution].source
+            for mistake, replacements in exercise.mistakes.items():
+                try:
+                    mutated = nbformat.v4.new_code_cell(mutate(original, replacements))
+                except KeyError as missing:
+                    verdicts.append(Verdict(exercise.grade_id, mistake, None, f"no longer applies: {missing} not in the solution"))
+                    continue
+                client.execute_cell(mutated, exercise.solution)
+                if error := _error(mutated):
+                    verdicts.append(Verdict(exercise.grade_id, mistake, None, f"breaks the solution cell itself: {error}"))
+                caught = None
+                for index in exercise.tests:
+                    probe = nbformat.v4.new_code_cell(nb.cells[index].source)
+                    client.execute_cell(probe, index)
+                    if caught is None:
+                        caught = _error(probe)
+                verdicts.append(Verdict(exercise.grade_id, mistake, caught))
+                client.execute_cell(nbformat.v4.new_code_cell(original), exercise.solution)
+    return found, base_errors, verdicts
+
+
+_results: dict[str, tuple] = {}
+
+
+@per_assignment()
+def test_every_listed_mistake_fails_a_visible_test(assignment):
+    if assignment not in _results:
+        _results[assignment] = apply_mistakes(assignment)
+    found, base_errors, verdicts = _results[assignment]
+    assert not base_errors, f"the solution fails its own visible tests: {base_errors}"
+    problems = [f"{v.exercise}: {v.mistake!r} {v.problem}" for v in verdicts if v.problem]
+    assert not problems, "mistakes that cannot be applied:\n" + "\n".join(problems)
+    missed = [f"{v.exercise}: {v.mistake}" for v in verdicts if v.caught_by is None]
+    assert not missed, ("typical mistakes that pass every visible test of their exercise:\n" + "\n".join(missed))
+
+
+@per_assignment()
+def test_every_exercise_lists_its_typical_mistakes(assignment):
+    nb = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    bare = [exercise.grade_id for exercise in exercises(nb) if not exercise.mistakes]
+    assert not bare, f"exercises of {assignment} that list no typical mistake ({MARKER} in a hidden block): {bare}"
