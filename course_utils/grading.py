@@ -3,7 +3,12 @@
 Every graded test follows the same order: type first, then shape, then values,
 so an object that fakes ``__eq__`` or a list that happens to compare equal
 earns nothing. Failure messages say what was expected and what came back,
-with shapes, so the visible tests teach.
+with shapes, so the visible tests teach. Their first line is short (under 75
+characters: "expected shape (2, 3), got (3, 2)"), so that it survives nbgrader's
+Validate, which cuts every line at 90 columns; the call that was checked and the
+details follow on the next lines; a large array is summarised (how many values are
+wrong, where, the worst one), not printed. The checks' own frames are hidden from
+tracebacks (IPython's ``__tracebackhide__``): the student sees their test cell.
 
 The NumPy functions used here are bound when this module is imported (in a
 notebook's first cell, before any student code runs), so a student cell that
@@ -44,8 +49,32 @@ class ForbiddenCallError(AssertionError):
     """Raised when graded code calls a library function that the exercise forbids."""
 
 
+# Arrays of at most this many elements are printed in full in a failure message; larger ones are summarised.
+_PRINTED = 30
+_LEADING = {2: "row", 3: "first index", 4: "(image, channel)"}
+
+
 def _show(array: np.ndarray) -> str:
-    return _array2string(array, precision=4, threshold=40, edgeitems=3, separator=", ")
+    return _array2string(array, precision=4, threshold=_PRINTED, separator=", ")
+
+
+def _num(value) -> str:
+    return format(value, ".6g") if _isinstance(value, (float, np.floating)) else repr(value)
+
+
+def _fail(first: str, name: str, *details: str) -> AssertionError:
+    """The AssertionError of a check: a short first line, then the call, then the details."""
+    return AssertionError("\n".join([first, f"  in {name}", *details]))
+
+
+def _where(wrong: np.ndarray) -> str:
+    """Which leading indices (images and channels for NCHW) hold the wrong values."""
+    label = _LEADING.get(wrong.ndim, "first index")
+    axes = 2 if wrong.ndim == 4 else 1
+    flat = wrong.reshape(*wrong.shape[:axes], -1).any(axis=-1)
+    places = [tuple(int(i) for i in index) if axes > 1 else int(index[0]) for index in np.argwhere(flat)]
+    shown = ", ".join(str(place) for place in places[:8]) + (", ..." if len(places) > 8 else "")
+    return f"  wrong in {label} {shown} ({len(places)} of {flat.size})"
 
 
 def check_array(
@@ -79,16 +108,16 @@ def check_array(
         With a message naming the first thing that is wrong: the type, the shape, the
         dtype or the values (the number of wrong elements and the worst one).
     """
+    __tracebackhide__ = True
     expected = _asarray(expected)
     if _type(got) is not _ndarray:
-        raise AssertionError(
-            f"{name}: expected a numpy.ndarray of shape {expected.shape}, got {_type(got).__name__}"
-            + (" (hint: wrap it with np.array(...))" if _isinstance(got, (list, tuple)) else "")
-        )
+        raise _fail(f"expected an ndarray of shape {expected.shape}, got {_type(got).__name__}", name,
+                    *(["  hint: wrap it with np.array(...)"] if _isinstance(got, (list, tuple)) else [])) from None
     if got.shape != expected.shape:
-        raise AssertionError(f"{name}: expected shape {expected.shape}, got shape {got.shape}")
+        raise _fail(f"expected shape {expected.shape}, got shape {got.shape}", name) from None
     if got.dtype.kind not in dtype_kind:
-        raise AssertionError(f"{name}: expected a dtype of kind {dtype_kind!r}, got dtype {got.dtype}")
+        kinds = {"f": "floats", "b": "booleans", "iu": "integers", "fiu": "real numbers"}.get(dtype_kind, dtype_kind)
+        raise _fail(f"expected an array of {kinds}, got dtype {got.dtype}", name) from None
     if got.dtype.kind == "b" or expected.dtype.kind == "b":
         wrong = got != expected
     else:
@@ -96,15 +125,20 @@ def check_array(
     n_wrong = int(wrong.sum())
     if n_wrong:
         if got.ndim == 0:
-            raise AssertionError(f"{name}: expected {expected.item()!r}, got {got.item()!r}")
+            raise _fail(f"expected {_num(expected.item())}, got {_num(got.item())}", name) from None
         error = _abs(got.astype(np.float64) - expected.astype(np.float64))
         error[~_isfinite(error)] = np.inf
-        worst = _unravel(int(_argmax(error)), got.shape)
-        raise AssertionError(
-            f"{name}: {n_wrong} of {got.size} elements differ (shape {got.shape}); "
-            f"worst at index {tuple(int(i) for i in worst)}: expected {expected[worst].item()}, got {got[worst].item()}\n"
-            f"expected:\n{_show(expected)}\ngot:\n{_show(got)}"
-        )
+        worst = tuple(int(i) for i in _unravel(int(_argmax(error)), got.shape))
+        first = (f"{n_wrong} of {got.size} values wrong; at {worst}: expected {_num(expected[worst].item())}, "
+                 f"got {_num(got[worst].item())}")
+        if len(first) > 74:
+            first = f"{n_wrong} of {got.size} values wrong; expected {_num(expected[worst].item())}, got {_num(got[worst].item())}"
+        details = [f"  the worst at index {worst}, shape {got.shape}"]
+        if got.size <= _PRINTED:
+            details += [f"expected:\n{_show(expected)}", f"got:\n{_show(got)}"]
+        elif got.ndim >= 2:
+            details.append(_where(wrong))
+        raise _fail(first, name, *details) from None
 
 
 def check_scalar(got, expected, *, name: str = "result", rtol: float = 1e-9, atol: float = 0.0) -> None:
@@ -113,21 +147,23 @@ def check_scalar(got, expected, *, name: str = "result", rtol: float = 1e-9, ato
     An ``int`` is expected when ``expected`` is an ``int`` (a ``bool`` or ``float`` is
     refused); otherwise any real number is compared with the tolerances.
     """
+    __tracebackhide__ = True
     integral = _isinstance(expected, (int, np.integer)) and not _isinstance(expected, bool)
     # Exact types: a subclass of float could override __float__ to return the expected value.
     accepted = _INTEGER_TYPES if integral else _INTEGER_TYPES | _FLOAT_TYPES
     if _type(got) not in accepted:
         kind = "an int" if integral else "a number"
-        raise AssertionError(f"{name}: expected {kind} ({expected!r}), got {_type(got).__name__} {got!r}")
+        raise _fail(f"expected {kind} ({expected!r}), got {_type(got).__name__} {got!r:.30}", name) from None
     if integral:
         if int(got) != int(expected):
-            raise AssertionError(f"{name}: expected {int(expected)}, got {int(got)}")
+            raise _fail(f"expected {int(expected)}, got {int(got)}", name) from None
     elif not abs(float(got) - float(expected)) <= atol + rtol * abs(float(expected)):
-        raise AssertionError(f"{name}: expected {float(expected)!r}, got {float(got)!r}")
+        raise _fail(f"expected {float(expected)!r}, got {float(got)!r}", name) from None
 
 
 def check_raises(exception: type[BaseException], func: Callable, *args, name: str | None = None, **kwargs) -> None:
     """Assert that ``func(*args, **kwargs)`` raises ``exception`` (or a subclass of it)."""
+    __tracebackhide__ = True
     label = name or getattr(func, "__name__", "the call")
     try:
         result = func(*args, **kwargs)
@@ -136,14 +172,14 @@ def check_raises(exception: type[BaseException], func: Callable, *args, name: st
     except ForbiddenCallError:
         raise
     except Exception as error:  # noqa: BLE001 (the message names what was raised instead)
-        raise AssertionError(
-            f"{label}: expected {exception.__name__}, got {_type(error).__name__}: {error}"
-        ) from None
-    raise AssertionError(f"{label}: expected {exception.__name__} to be raised, but it returned {result!r}")
+        raise _fail(f"expected {exception.__name__}, got {_type(error).__name__}", label,
+                    f"  {_type(error).__name__}: {error}") from None
+    raise _fail(f"expected {exception.__name__} to be raised, got a result: {result!r:.30}", label) from None
 
 
 def _raiser(qualified: str) -> Callable:
     def forbidden_call(*args, **kwargs):
+        __tracebackhide__ = True
         raise ForbiddenCallError(
             f"{qualified} is not allowed in this exercise: the point is to write it yourself"
         )
