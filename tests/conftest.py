@@ -123,26 +123,21 @@ class ColabRun:
     executed: Path
 
 
-_colab: list[ColabRun] = []
-
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 def colab_run(tmp_path_factory: pytest.TempPathFactory) -> ColabRun:
     """The Colab run, made once per test session (per xdist worker: keep its users in xdist_group "colab")."""
-    if not _colab:
-        import colab_support
+    import colab_support
 
-        scratch = tmp_path_factory.mktemp("colab")
-        wheel = colab_support.build_wheel(scratch)
-        python = colab_support.colab_like_venv(scratch, wheel)
-        before = colab_support.where_is(python, "course_utils")
-        releases = {name: colab_support.run_notebook(REPO / "notebooks" / name / f"{name}.ipynb", scratch,
-                                                     scratch / "releases") for name in ASSIGNMENTS}
-        solutions = {name: colab_support.run_notebook(REPO / "solutions" / name / f"{name}.ipynb", scratch,
-                                                      scratch / "solutions") for name in ASSIGNMENTS}
-        executed = scratch / "executed"
-        executed.mkdir()
-        for name, nb in solutions.items():
-            nbformat.write(nb, executed / f"{name}.ipynb")
-        _colab.append(ColabRun(python, wheel, before, releases, solutions, executed))
-    return _colab[0]
+    scratch = tmp_path_factory.mktemp("colab")
+    wheel = colab_support.build_wheel(scratch)
+    python = colab_support.colab_like_venv(scratch, wheel)
+    before = colab_support.where_is(python, "course_utils")
+    releases = {name: colab_support.run_notebook(REPO / "notebooks" / name / f"{name}.ipynb", scratch,
+                                                 scratch / "releases") for name in ASSIGNMENTS}
+    solutions = {name: colab_support.run_notebook(REPO / "solutions" / name / f"{name}.ipynb", scratch,
+                                                  scratch / "solutions") for name in ASSIGNMENTS}
+    executed = scratch / "executed"
+    executed.mkdir()
+    for name, nb in solutions.items():
+        nbformat.write(nb, executed / f"{name}.ipynb")
+    return ColabRun(python, wheel, before, releases, solutions, executed)

@@ -33,15 +33,16 @@ _spec = importlib.util.spec_from_file_location("course_site", REPO / "tools" / "
 site_tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(site_tool)
 
-pytestmark = [pytest.mark.site, pytest.mark.xdist_group("site")]
+# One worker with the Colab run (tests/test_colab.py), whose executed solutions the site is built from.
+pytestmark = [pytest.mark.site, pytest.mark.xdist_group("colab")]
 NOTEBOOK_PAGE = "02-image-filtering"
 TEST_ALT = "Test alt text: the first figure of notebook 02, put here by tests/test_site.py."
 
 
 @pytest.fixture(scope="module")
-def executed_solutions(tmp_path_factory) -> Path:
-    """Every solution notebook, executed (``DIR/NN-topic.ipynb``)."""
-    return site_tool.execute_solutions(tmp_path_factory.mktemp("executed"))
+def executed_solutions(colab_run) -> Path:
+    """Every solution notebook, executed (``DIR/NN-topic.ipynb``): the Colab run's, executed once for both."""
+    return colab_run.executed
 
 
 @pytest.fixture(scope="module")
