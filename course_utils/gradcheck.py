@@ -156,9 +156,11 @@ def check_gradients(analytic: np.ndarray, numeric: np.ndarray, *, name: str = "g
     Raises
     ------
     AssertionError
-        When the relative error exceeds ``tol``; the message names the worst element's index and
-        both values there.
+        When the relative error exceeds ``tol``. Its first line names the worst element and both
+        values there (``expected 0.001 at (0, 1), got 0``: expected is the numerical gradient);
+        the next lines give the report.
     """
+    __tracebackhide__ = True  # the student's test cell, not this frame, in IPython's traceback
     a, b = _pair(analytic, numeric)
     if a.size == 0:
         return GradientReport(name, 0.0, (), 0.0, 0.0, tol)
@@ -166,6 +168,7 @@ def check_gradients(analytic: np.ndarray, numeric: np.ndarray, *, name: str = "g
     errors[~np.isfinite(errors)] = np.inf
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), a.shape))
     report = GradientReport(name, float(errors[index]), index, float(a[index]), float(b[index]), tol)
-    if not report.passed:
-        raise AssertionError(str(report))
+    if not report.passed:  # a short first line (nbgrader's Validate cuts lines at 90 columns), then the report
+        raise AssertionError(f"expected {report.numeric:.6g} at {index}, got {report.analytic:.6g}\n"
+                             f"  in {report}\n  (expected: the numerical gradient; got: the analytic one)")
     return report

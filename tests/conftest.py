@@ -15,6 +15,9 @@ from course_utils.instructor.release import assignments
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = assignments(REPO)
+
+sys.path.insert(0, str(REPO))
+from tools import notebook as notebook_tool  # noqa: E402  (tools/notebook.py)
 BIN = str(Path(sys.executable).parent)
 
 

@@ -9,17 +9,14 @@ from __future__ import annotations
 import csv
 import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENTS, REPO
+from conftest import ASSIGNMENTS, REPO, notebook_tool
 
 import colab_support
 
-sys.path.insert(0, str(REPO / "tools"))
-import notebook as notebook_tool  # noqa: E402  (tools/notebook.py)
 
 pytestmark = [pytest.mark.colab, pytest.mark.xdist_group("colab")]
 

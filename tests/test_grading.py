@@ -99,10 +99,12 @@ def test_check_scalar():
 
 def test_check_raises():
     check_raises(ValueError, int, "x")
-    with pytest.raises(AssertionError, match="expected ValueError to be raised, got a result: 3"):
+    with pytest.raises(AssertionError, match="^expected ValueError to be raised, got 3\n"):
         check_raises(ValueError, int, "3")
     with pytest.raises(AssertionError, match="expected ValueError, got TypeError"):
         check_raises(ValueError, int, None)
+    with pytest.raises(AssertionError, match=r"^expected ValueError to be raised, got an array of shape \(0, 3\)\n"):
+        check_raises(ValueError, np.zeros, (0, 3))
 
 
 def test_forbidden_blocks_functions_modules_and_aliases():

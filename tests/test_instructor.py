@@ -205,3 +205,13 @@ def test_results_rewritten_after_grading_are_rejected(tmp_path):
     out.write_bytes(data.replace(b'"cells": []', b'"cells": [] '))  # a left-over process edits the result
     assert _read_results(job, answer) is None
     assert _read_results(job, "0" * 64) is None
+
+
+def test_the_guard_and_the_scan_protect_every_public_check():
+    # One list, grading.__all__: a check added there is restored by the guard and flagged when rebound.
+    from course_utils import grading
+    from course_utils.instructor import sandbox, suspicious
+
+    assert set(sandbox._GRADING_NAMES) == set(grading.__all__) and all(hasattr(grading, n) for n in grading.__all__)
+    for name in grading.__all__:
+        assert suspicious.scan([f"{name} = lambda *args, **kwargs: None"]), name

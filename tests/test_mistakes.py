@@ -9,7 +9,8 @@ and the feedback drop hidden blocks), the mistakes students typically make::
     }
 
 Each mistake is a list of ``(old, new)`` replacements in the solution cell's code (between
-``### BEGIN SOLUTION`` and ``### END SOLUTION``; ``old`` must occur there, so the list cannot rot).
+``### BEGIN SOLUTION`` and ``### END SOLUTION``, in every such block of the cell; ``old`` must
+occur there, so the list cannot rot).
 For each notebook the test runs the solution with only its visible tests, in one kernel, then,
 exercise by exercise, redefines the function with each mistake, runs the exercise's visible test
 cells, and restores the solution. A mistake that no visible test catches fails this test: for a
@@ -22,10 +23,11 @@ from dataclasses import dataclass, field
 
 import nbformat
 import pytest
-from conftest import REPO, per_assignment
+from conftest import REPO, notebook_tool, per_assignment
 from nbclient import NotebookClient
 
 from course_utils.instructor.execute import without_hidden_tests
+
 
 pytestmark = pytest.mark.notebooks
 
@@ -52,29 +54,25 @@ def listed_mistakes(source: str) -> dict[str, list[tuple[str, str]]]:
 
 
 def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
-    """The graded exercises of ``nb``: a solution cell and the graded cells that follow it."""
-    found: list[Exercise] = []
-    for index, cell in enumerate(nb.cells):
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code":
-            continue
-        if meta.get("solution") and not meta.get("grade"):
-            found.append(Exercise(meta["grade_id"], index))
-        elif meta.get("grade") and found:
-            found[-1].tests.append(index)
-            found[-1].mistakes.update(listed_mistakes(cell.source))
+    """The graded exercises of ``nb`` (``tools/notebook.py``'s parser) with their listed mistakes."""
+    found = []
+    for solution, tests in notebook_tool.exercises(nb):
+        exercise = Exercise(nb.cells[solution].metadata["nbgrader"]["grade_id"], solution, tests)
+        for index in tests:
+            exercise.mistakes.update(listed_mistakes(nb.cells[index].source))
+        found.append(exercise)
     return found
 
 
 def mutate(source: str, replacements: list[tuple[str, str]]) -> str:
-    """``source`` with each ``old`` of its solution block replaced by ``new``."""
-    head, rest = source.split(BEGIN, 1)
-    body, tail = rest.split(END, 1)
+    """``source`` with each ``old`` replaced by ``new`` inside its solution blocks (a cell may have several)."""
+    parts = source.split(BEGIN)
+    blocks = [part.split(END, 1) for part in parts[1:]]     # [solution code, what follows END]
     for old, new in replacements:
-        if old not in body:
+        if not any(old in code for code, _ in blocks):
             raise KeyError(old)
-        body = body.replace(old, new)
-    return head + BEGIN + body + END + tail
+        blocks = [[code.replace(old, new), rest] for code, rest in blocks]
+    return parts[0] + "".join(BEGIN + code + END + rest for code, rest in blocks)
 
 
 def _error(cell: nbformat.NotebookNode) -> str | None:

@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import html
 import re
-import sys
 
 import nbformat
 import pytest
-from conftest import REPO, nbgrader, per_assignment
+from conftest import REPO, nbgrader, notebook_tool, per_assignment
 
-sys.path.insert(0, str(REPO / "tools"))
-import notebook as notebook_tool  # noqa: E402  (tools/notebook.py)
 
 pytestmark = pytest.mark.notebooks
 
@@ -154,3 +151,29 @@ def test_readme_links_every_notebook_to_colab_and_binder_at_one_repository():
         assert notebook_tool.colab_url(name) in title, f"{name}'s title cell has no Colab link"
     hosts = re.findall(r"(?:mybinder\.org/v2/gh|colab\.research\.google\.com/github)/([\w.-]+/[\w.-]+)/", readme)
     assert hosts and set(hosts) == {notebook_tool.REPOSITORY}, f"README links to {set(hosts)}"
+
+
+def test_the_style_check_catches_exercise_numbers_and_points_that_disagree_with_the_gradebook():
+    def graded(grade_id, points):
+        return nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+            "grade": True, "grade_id": grade_id, "points": points, "solution": False, "locked": True}})
+
+    def solution(grade_id):
+        return nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+            "grade": False, "grade_id": grade_id, "solution": True, "locked": False}})
+
+    def notebook(header, *headings):
+        cells = [nbformat.v4.new_markdown_cell(header)]
+        for heading, (name, points) in zip(headings, [("a", 2), ("b", 3)]):
+            cells += [nbformat.v4.new_markdown_cell(heading), solution(name), graded(f"{name}_tests", points)]
+        return nbformat.v4.new_notebook(cells=cells)
+
+    good = notebook("# 05 · T\n\nGraded exercises: 2, worth 5 points.", "### Exercise 5.1: a (2 points)",
+                    "### Exercise 5.2: b (3 points)")
+    assert notebook_tool._numbering_problems(good, 5) == []
+    problems = notebook_tool._numbering_problems(
+        notebook("# 05 · T\n\nGraded exercises: 3.", "### Exercise 5.1: a (2 points)", "### Exercise 5.3: b (3 points)"), 5)
+    assert any("are not 5.1 to 5.2" in p for p in problems) and any("says 3 graded exercises" in p for p in problems)
+    problems = notebook_tool._numbering_problems(
+        notebook("# 05 · T\n\n5.1 `a` (2), 5.2 `b` (2)", "### Exercise 5.1: a (2 points)", "### Exercise 5.2: b (4 points)"), 5)
+    assert any("state points [2, 4]" in p for p in problems) and any("header lists points [2, 2]" in p for p in problems)

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import html
-import importlib.util
 import re
 import shutil
 import socket
@@ -26,12 +25,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_support import SCREENSHOTS, launch_chromium
+from conftest import REPO  # also puts the checkout on sys.path, for tools.*
 
-REPO = Path(__file__).resolve().parent.parent
-# tools/site.py, loaded under another name: `site` is a module of Python's standard library.
-_spec = importlib.util.spec_from_file_location("course_site", REPO / "tools" / "site.py")
-site_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(site_tool)
+from tools import site as site_tool
 
 # One worker with the Colab run (tests/test_colab.py), whose executed solutions the site is built from.
 pytestmark = [pytest.mark.site, pytest.mark.xdist_group("colab")]

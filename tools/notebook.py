@@ -137,6 +137,46 @@ def secret_lines(source: str, blocks: str = "SOLUTION|HIDDEN TESTS") -> set[str]
     return {line for line in secret - public if len(line) > 3}
 
 
+def exercises(nb: nbformat.NotebookNode) -> list[tuple[int, list[int]]]:
+    """The graded exercises of ``nb``, in order: (index of the solution cell, indices of its graded cells).
+
+    An exercise is a solution cell (nbgrader ``solution`` and not ``grade``) and the graded cells
+    that follow it up to the next solution cell.
+    """
+    found: list[tuple[int, list[int]]] = []
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution") and not meta.get("grade"):
+            found.append((index, []))
+        elif meta.get("grade") and found:
+            found[-1][1].append(index)
+    return found
+
+
+def _numbering_problems(nb: nbformat.NotebookNode, number: int) -> list[str]:
+    """Exercise headings ("Exercise N.k ... (P points)") and header counts against the graded cells."""
+    points = [sum(nb.cells[i].metadata["nbgrader"].get("points", 0) for i in tests) for _, tests in exercises(nb)]
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    headings = re.findall(r"Exercise (\d+)\.(\d+)\b[^\n]{0,120}?\((\d+) points?\)", markdown)
+    found = []
+    if [(int(n), int(k)) for n, k, _ in headings] != [(number, k) for k in range(1, len(points) + 1)]:
+        found.append(f"exercise headings {[f'{n}.{k}' for n, k, _ in headings]} are not {number}.1 to "
+                     f"{number}.{len(points)}, one per graded exercise")
+    elif [int(p) for _, _, p in headings] != [int(p) for p in points]:
+        found.append(f"exercise headings state points {[int(p) for _, _, p in headings]}, "
+                     f"the graded cells give {[int(p) for p in points]}")
+    header = nb.cells[0].source
+    if (count := re.search(r"Graded exercises: (\d+)", header)) and int(count.group(1)) != len(points):
+        found.append(f"the header says {count.group(1)} graded exercises, the notebook has {len(points)}")
+    listed = re.findall(r"(\d+)\.(\d+) `\w+` \((\d+)\)", header)
+    if listed and [int(p) for _, _, p in listed] != [int(p) for p in points]:
+        found.append(f"the header lists points {[int(p) for _, _, p in listed]}, the graded cells give "
+                     f"{[int(p) for p in points]}")
+    return found
+
+
 def source_notebooks() -> list[Path]:
     return sorted((REPO / "solutions").glob("*/*.ipynb"))
 
@@ -165,6 +205,7 @@ def problems(path: Path) -> list[str]:
             found.append(f"markdown cell {i} holds the control character {bad.group()!r} (write the LaTeX with \\)")
     if any("shared/seeds" in cell.source for cell in nb.cells):
         found.append("cites a shared/seeds/ path, which is not in the repository: cite the deck by author and title")
+    found += _numbering_problems(nb, int(path.stem[:2])) if path.stem[:2].isdigit() else []
     points = sum(c.metadata["nbgrader"].get("points", 0) for c in graded)
     stated = re.search(r"worth (\d+) points?", markdown[0]) if markdown else None
     if stated and int(stated.group(1)) != points:

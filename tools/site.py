@@ -43,8 +43,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # puts it in the output's metadata). `check --strict-alt` rejects it.
 NO_ALT = "Figure (not described yet)"
 
-sys.path.insert(0, str(REPO / "tools"))
-import notebook as notebook_tool  # noqa: E402  (tools/notebook.py)
+sys.path.insert(0, str(REPO))
+from tools import notebook as notebook_tool  # noqa: E402
 
 
 def assignments(root: Path = REPO) -> list[str]:

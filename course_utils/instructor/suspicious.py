@@ -11,10 +11,12 @@ import re
 
 import nbformat
 
+from .. import grading
+
 PATTERNS: dict[str, re.Pattern] = {label: re.compile(pattern) for label, pattern in {
     "overrides comparison": r"def\s+__(eq|ne|float|int|index|array|bool|len|abs|sub|lt|le|gt|ge)__\b|__eq__\s*=",
     "patches numpy or the checks": r"\b(np|numpy)(\.testing)?\.\w+\s*=[^=]|setattr\(\s*(np|numpy|builtins|grading)\b"
-                                   r"|\b(check_array|check_scalar|check_raises|forbidden)\s*=[^=]|\bdef\s+check_\w+"
+                                   rf"|\b({'|'.join(grading.__all__)})\s*=[^=]|\bdef\s+check_\w+"
                                    r"|course_utils\.(grading|instructor)|\bbuiltins\b|__builtins__",
     "touches IPython or the kernel": r"get_ipython|showtraceback|set_custom_exc|run_cell|InteractiveShell|\bIn\[|"
                                      r"\b_i(h|\d+)\b|ipykernel|sys\.(excepthook|settrace|setprofile)",
