@@ -176,13 +176,22 @@ def check_scalar(got, expected, *, name: str = "result", rtol: float = 1e-9, ato
         raise _fail(f"expected {float(expected)!r}, got {float(got)!r}", name) from None
 
 
-def check_raises(exception: type[BaseException], func: Callable, *args, name: str | None = None, **kwargs) -> None:
-    """Assert that ``func(*args, **kwargs)`` raises ``exception`` (or a subclass of it)."""
+def check_raises(exception: type[BaseException], func: Callable, *args, name: str | None = None,
+                 mentions: tuple[str, ...] = (), **kwargs) -> None:
+    """Assert that ``func(*args, **kwargs)`` raises ``exception`` (or a subclass of it).
+
+    ``mentions``: texts the error's message must contain (e.g. ``("3", "5")`` for lengths 3 and 5,
+    ``("(2, 3)", "(3,)")`` for two shapes), where the exercise asks for a message that names them.
+    """
     __tracebackhide__ = True
     label = name or getattr(func, "__name__", "the call")
     try:
         result = func(*args, **kwargs)
-    except exception:
+    except exception as error:
+        missing = [text for text in mentions if text not in str(error)]
+        if missing:
+            raise _fail(f"expected a message naming {' and '.join(mentions)}, got another", label,
+                        f"  the message: {str(error)!r:.200}") from None
         return
     except ForbiddenCallError:
         raise

@@ -103,6 +103,9 @@ def test_check_raises():
         check_raises(ValueError, int, "3")
     with pytest.raises(AssertionError, match="expected ValueError, got TypeError"):
         check_raises(ValueError, int, None)
+    check_raises(ValueError, int, "x3", mentions=("x3",))
+    with pytest.raises(AssertionError, match=r"^expected a message naming 3 and 5, got another\n  in f\n  the message: "):
+        check_raises(ValueError, int, "x3", name="f", mentions=("3", "5"))
     with pytest.raises(AssertionError, match=r"^expected ValueError to be raised, got an array of shape \(0, 3\)\n"):
         check_raises(ValueError, np.zeros, (0, 3))
 

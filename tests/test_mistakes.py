@@ -14,7 +14,11 @@ occur there, so the list cannot rot).
 For each notebook the test runs the solution with only its visible tests, in one kernel, then,
 exercise by exercise, redefines the function with each mistake, runs the exercise's visible test
 cells, and restores the solution. A mistake that no visible test catches fails this test: for a
-self-learner the visible tests are the only feedback there is.
+self-learner the visible tests are the only feedback there is. And the failure must read well
+where the student sees it: when a check fails (an ``AssertionError``), the first line of the
+traceback's message, ``AssertionError: ...``, names what was expected and what came back within
+the 90 columns that nbgrader's Validate keeps of each line. (A mistake may also end in an error
+of the student's own code, e.g. a broadcast error; the traceback then points at their line.)
 """
 from __future__ import annotations
 
@@ -78,7 +82,7 @@ def mutate(source: str, replacements: list[tuple[str, str]]) -> str:
 def _error(cell: nbformat.NotebookNode) -> str | None:
     for output in cell.outputs:
         if output.output_type == "error":
-            return f"{output.ename}: {output.evalue}".splitlines()[0][:160]
+            return f"{output.ename}: {output.evalue}".splitlines()[0]
     return None
 
 
@@ -142,6 +146,15 @@ def test_every_listed_mistake_fails_a_visible_test(assignment):
     assert not problems, "mistakes that cannot be applied:\n" + "\n".join(problems)
     missed = [f"{v.exercise}: {v.mistake}" for v in verdicts if v.caught_by is None]
     assert not missed, ("typical mistakes that pass every visible test of their exercise:\n" + "\n".join(missed))
+    unreadable = [f"{v.exercise}: {v.mistake}: {v.caught_by}" for v in verdicts
+                  if v.caught_by.startswith("AssertionError: ") and not readable(v.caught_by)]
+    assert not unreadable, ("failures whose first line does not say expected and got within 90 columns "
+                            "(what Validate shows):\n" + "\n".join(unreadable))
+
+
+def readable(line: str, columns: int = 90) -> bool:
+    """A failure's first line as Validate shows it: within ``columns``, naming expected and got."""
+    return len(line) <= columns and "expected" in line and "got" in line
 
 
 @per_assignment()
