@@ -21,6 +21,26 @@ from tools import notebook as notebook_tool  # noqa: E402  (tools/notebook.py)
 BIN = str(Path(sys.executable).parent)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make ``--dist loadgroup`` keep each ``xdist_group`` on one worker under pytest 9.
+
+    pytest-xdist 3.8 tags a test with its group by rewriting ``item._nodeid`` (``nodeid@group``),
+    which pytest 9 no longer reads (the node id lives in ``item._id``): the groups were silently
+    spread over the workers, and every worker built the shared fixtures (an assignment's nbgrader
+    round trip, the Colab run) again. This sets the same ``@group`` suffix where pytest reads it.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        groups = "_".join(sorted({str(mark.args[0]) if mark.args else str(mark.kwargs.get("name", "default"))
+                                  for mark in item.iter_markers("xdist_group")}))
+        if groups and not item.nodeid.endswith(f"@{groups}"):
+            item._id = coerce_node_id(f"{item.nodeid}@{groups}")
+
+
 def per_assignment(names=ASSIGNMENTS):
     """Parametrize over assignments, keeping each assignment's tests on one xdist worker."""
     return pytest.mark.parametrize(

@@ -48,3 +48,13 @@ def test_solution_check_rejects_a_failing_solution(broken):
 def test_release_check_rejects_a_test_that_passes_on_the_stub(broken):
     with pytest.raises(AssertionError, match="always_passes"):
         checks.test_release_fails_every_graded_test(NAME, broken)
+
+
+@pytest.mark.xdist_group("harness")
+def test_xdist_groups_reach_the_scheduler(pytestconfig, request):
+    """Under `make test` (--dist loadgroup) a grouped test's node id carries its group, so that
+    pytest-xdist sends the whole group to one worker (see conftest.pytest_collection_modifyitems)."""
+    if not getattr(pytestconfig.option, "loadgroup", False):
+        pytest.skip("not running under pytest-xdist --dist loadgroup")
+    assert request.node.nodeid.endswith("@harness"), request.node.nodeid
+

@@ -23,6 +23,8 @@ of the student's own code, e.g. a broadcast error; the traceback then points at 
 from __future__ import annotations
 
 import ast
+import html
+import re
 from dataclasses import dataclass, field
 
 import nbformat
@@ -162,3 +164,38 @@ def test_every_exercise_lists_its_typical_mistakes(assignment):
     nb = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     bare = [exercise.grade_id for exercise in exercises(nb) if not exercise.mistakes]
     assert not bare, f"exercises of {assignment} that list no typical mistake ({MARKER} in a hidden block): {bare}"
+
+
+# Under nbgrader's Validate, as a student presses it: the release with the solutions filled in and one
+# mistake applied. Each run executes the whole notebook, so this covers every mistake of 00 and the
+# first two mistakes of each exercise of 01; the check above covers the rest by the same rule. As there, a
+# mistake that ends in an error of the student's own code (not a failed check) is left as it is.
+VALIDATED = {"00-start-here": None, "01-conv1d": 2}
+
+
+@pytest.mark.parametrize("assignment, per_exercise", VALIDATED.items())
+def test_validate_names_expected_and_got_for_listed_mistakes(assignment, per_exercise, tmp_path):
+    from nbgrader.validator import Validator
+
+    solution = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    released = nbformat.read(REPO / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
+    by_id = {cell.id: cell for cell in solution.cells}
+    for cell in released.cells:  # a student who solved everything...
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = by_id[cell.id].source
+    unreadable = []
+    for exercise in exercises(solution):
+        for mistake, replacements in list(exercise.mistakes.items())[:per_exercise]:
+            nb = nbformat.from_dict(released)   # ...but for one mistake
+            cell = next(c for c in nb.cells if c.id == solution.cells[exercise.solution].id)
+            cell.source = mutate(cell.source, replacements)
+            path = tmp_path / f"{assignment}.ipynb"
+            nbformat.write(nb, path)
+            failures = Validator().validate(str(path)).get("failed", [])
+            tests = {solution.cells[i].source.split("### BEGIN HIDDEN TESTS")[0].strip() for i in exercise.tests}
+            lines = [line[:90] for failure in failures if failure["source"] in tests
+                     for line in html.unescape(re.sub(r"<[^>]+>", "", failure["error"])).splitlines()]
+            checked = any(line.startswith("AssertionError") for line in lines)  # else the student's own error
+            if checked and not any("expected" in line and "got" in line for line in lines):
+                unreadable.append(f"{exercise.grade_id}: {mistake}: {lines[-3:] if lines else 'no failure'}")
+    assert not unreadable, "under Validate, no line (cut at 90 columns) names expected and got:\n" + "\n".join(unreadable)
