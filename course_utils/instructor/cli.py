@@ -143,6 +143,9 @@ def _grade(args) -> int:
               "files, processes and network; grades.csv says 'sandbox: off'", file=sys.stderr)
     elif problem := jail.problem():
         raise UsageError(problem)
+    # The arguments first, then the files they name: a bad --duedate is reported as such anywhere.
+    duedate = _duedate(args.duedate) if args.duedate else None
+    wanted = _students(args.students) if args.students else None
     source = args.source or DEFAULT_SOURCE
     known = coursedir.source_assignments(source) if source.is_dir() else []
     if not known and args.source is None:
@@ -152,8 +155,6 @@ def _grade(args) -> int:
         raise UsageError(f"source folder {source} has no assignments (NN-topic folders)")
     if args.assignment and args.assignment not in known:
         raise UsageError(f"unknown assignment {args.assignment!r}; known: {', '.join(known)}")
-    duedate = _duedate(args.duedate) if args.duedate else None
-    wanted = _students(args.students) if args.students else None
     batch = submissions.collect(args.submissions, known, scratch=args.course_dir / "state" / "unzipped",
                                 only=args.assignment)
     if wanted is not None:
