@@ -37,11 +37,9 @@ KERNEL = "colab-like"
 
 def pins(names: list[str]) -> list[str]:
     """``name==version`` for each name, from requirements.txt (the single source of versions)."""
-    pinned = {}
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        if "==" in line and not line.lstrip().startswith("#"):
-            name, version = line.split("#")[0].strip().split("==")
-            pinned[name.lower()] = version
+    from test_environment import requirements  # the one parser of requirements.txt's pins
+
+    pinned = requirements()
     return [f"{name}=={pinned[name]}" for name in names]
 
 

@@ -20,6 +20,7 @@ import re
 
 import nbformat
 import pytest
+import colab_support
 from conftest import REPO, nbgrader, notebook_tool, per_assignment
 
 
@@ -27,14 +28,8 @@ pytestmark = pytest.mark.notebooks
 
 
 def _errors(nb: nbformat.NotebookNode) -> list[str]:
-    return [
-        f"cell {index} ({cell.metadata.get('nbgrader', {}).get('grade_id', 'no grade id')}): "
-        f"{output.ename}: {output.evalue}"
-        for index, cell in enumerate(nb.cells)
-        if cell.cell_type == "code"
-        for output in cell.outputs
-        if output.output_type == "error"
-    ]
+    return [f"cell {index} ({cell.metadata.get('nbgrader', {}).get('grade_id', 'no grade id')}): {ename}: {evalue}"
+            for index, cell, ename, evalue in colab_support.errors(nb)]
 
 
 @per_assignment()
