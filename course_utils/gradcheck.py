@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_utils.grading import CheckFailure
+
 
 def _float64(x, name: str) -> np.ndarray:
     if not isinstance(x, np.ndarray):
@@ -169,6 +171,6 @@ def check_gradients(analytic: np.ndarray, numeric: np.ndarray, *, name: str = "g
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), a.shape))
     report = GradientReport(name, float(errors[index]), index, float(a[index]), float(b[index]), tol)
     if not report.passed:  # a short first line (nbgrader's Validate cuts lines at 90 columns), then the report
-        raise AssertionError(f"expected {report.numeric:.6g} at {index}, got {report.analytic:.6g}\n"
+        raise CheckFailure(f"expected {report.numeric:.6g} at {index}, got {report.analytic:.6g}\n"
                              f"  in {report}\n  (expected: the numerical gradient; got: the analytic one)")
     return report

@@ -21,10 +21,9 @@ the duration of a test.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import importlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -45,7 +44,35 @@ _INTEGER_TYPES = frozenset({int, np.int8, np.int16, np.int32, np.int64, np.uint8
 _FLOAT_TYPES = frozenset({float, np.float16, np.float32, np.float64, np.longdouble})
 
 
-class ForbiddenCallError(AssertionError):
+class CheckFailure(AssertionError):
+    """A failed check, shown in a notebook without the course's own frames.
+
+    IPython hides frames that set ``__tracebackhide__`` except the last one, the frame the error
+    was raised in, which is always a check's. IPython asks an exception for its own traceback
+    through ``_render_traceback_``: this one drops the trailing frames of the course's checking
+    code, so the traceback ends at the student's test line. It keeps the name ``AssertionError``,
+    which is what a failed test is called everywhere else (pytest, nbgrader's feedback).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        from IPython import get_ipython   # only ever called by IPython
+
+        tb, kept = self.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_globals.get("__name__") not in _COURSE_CHECKS:
+                kept = tb
+            tb = tb.tb_next
+        if kept is not None:
+            kept.tb_next = None
+        return get_ipython().InteractiveTB.structured_traceback(_type(self), self, self.__traceback__)
+
+
+CheckFailure.__name__ = CheckFailure.__qualname__ = "AssertionError"
+# The modules whose frames a CheckFailure's traceback leaves out when they come last.
+_COURSE_CHECKS = {__name__, "course_utils.gradcheck"}
+
+
+class ForbiddenCallError(CheckFailure):
     """Raised when graded code calls a library function that the exercise forbids."""
 
 
@@ -79,7 +106,7 @@ def _brief(value) -> str:
 
 def _fail(first: str, name: str, *details: str) -> AssertionError:
     """The AssertionError of a check: a short first line, then the call, then the details."""
-    return AssertionError("\n".join([first, f"  in {name}", *details]))
+    return CheckFailure("\n".join([first, f"  in {name}", *details]))
 
 
 def _where(wrong: np.ndarray) -> str:
@@ -237,27 +264,59 @@ def _resolve(qualified: str) -> list[tuple[object, str, object]]:
     return [(owner, attr, getattr(owner, attr))] if hasattr(owner, attr) else []
 
 
-@contextlib.contextmanager
-def forbidden(*names: str) -> Iterator[None]:
+def forbidden(*names: str) -> _Forbidden:
     """Make the named library functions raise ``ForbiddenCallError`` inside the block.
 
     ``names`` are dotted names of functions (``"numpy.convolve"``) or of whole modules
     (``"scipy.signal"``, ``"course_utils.functional"``). The functions are replaced in
     their modules and wherever the student's namespace (``__main__``) holds them under
     another name (``from numpy import convolve as conv``); everything is restored on exit.
+
+    The block is where a test runs the student's code on input it must accept, so an error that
+    code raises there (anything but a failed check, or the stub's ``NotImplementedError``) is
+    reported as a failed check, ``expected a result, got ValueError``, chained to the student's
+    own traceback, which is printed above it and points at their line.
+
+    Example::
+
+        with forbidden("numpy.convolve", "scipy.signal"):
+            got = convolve1d(x, k)
     """
-    slots = [slot for qualified in names for slot in _resolve(qualified)]
-    banned = {id(value): f"{getattr(owner, '__name__', owner)}.{attr}" for owner, attr, value in slots}
-    main = vars(sys.modules["__main__"])
-    aliases = [(main, key, value) for key, value in list(main.items()) if id(value) in banned]
-    try:
-        for owner, attr, value in slots:
-            setattr(owner, attr, _raiser(banned[id(value)]))
-        for namespace, key, value in aliases:
-            namespace[key] = _raiser(banned[id(value)])
-        yield
-    finally:
-        for owner, attr, value in slots:
+    return _Forbidden(names)
+
+
+class _Forbidden:
+    """The context manager ``forbidden`` returns (a class, so that its frame can hide itself)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self._names = names
+        self._slots: list[tuple[object, str, object]] = []
+        self._aliases: list[tuple[dict, str, object]] = []
+
+    def __enter__(self) -> None:
+        self._slots = [slot for qualified in self._names for slot in _resolve(qualified)]
+        banned = {id(value): f"{getattr(owner, '__name__', owner)}.{attr}" for owner, attr, value in self._slots}
+        main = vars(sys.modules["__main__"])
+        self._aliases = [(main, key, value) for key, value in list(main.items()) if id(value) in banned]
+        try:
+            for owner, attr, value in self._slots:
+                setattr(owner, attr, _raiser(banned[id(value)]))
+            for namespace, key, value in self._aliases:
+                namespace[key] = _raiser(banned[id(value)])
+        except BaseException:
+            self._restore()
+            raise
+
+    def _restore(self) -> None:
+        for owner, attr, value in self._slots:
             setattr(owner, attr, value)
-        for namespace, key, value in aliases:
+        for namespace, key, value in self._aliases:
             namespace[key] = value
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        __tracebackhide__ = True
+        self._restore()
+        if _isinstance(error, Exception) and not _isinstance(error, (AssertionError, NotImplementedError)):
+            raise _fail(f"expected a result, got {_type(error).__name__} from your code (traceback above)",
+                        "the with-block of this test", f"  {_type(error).__name__}: {str(error):.300}") from error
+        return False

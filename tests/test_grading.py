@@ -70,12 +70,54 @@ def test_a_large_array_is_summarised_with_a_short_first_line():
     assert len(lines) == 4 and all(len(line) <= 90 for line in lines)  # nothing dumped
 
 
-def test_the_checks_hide_their_frames_from_tracebacks():
-    # IPython leaves out of a traceback every frame whose locals set __tracebackhide__.
-    import course_utils.grading as grading
+def test_a_failed_check_shows_the_students_line_not_the_courses_frames():
+    # IPython hides __tracebackhide__ frames but never the last one, the frame an error is raised in;
+    # a check's failure renders its own traceback without it. Run in a real kernel, as a notebook is.
+    import re
 
-    for check in (grading.check_array, grading.check_scalar, grading.check_raises):
-        assert "__tracebackhide__" in check.__code__.co_varnames, check.__name__
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["import numpy as np\nfrom course_utils.grading import check_array, forbidden\n"
+             "from course_utils.gradcheck import check_gradients\n"
+             "def broken(x):\n    return np.ones((2, 2)) + np.ones((2, 3))",
+             "check_array(np.ones(2), [1.0], name='the ones')",
+             "check_gradients(np.ones(3), np.zeros(3), name='g')",
+             "with forbidden():\n    got = broken(1)",
+             "with forbidden('numpy.convolve'):\n    np.convolve([1.0], [1.0])"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=60).execute()
+    shown = []
+    for cell in nb.cells[1:]:
+        (error,) = [output for output in cell.outputs if output.output_type == "error"]
+        shown.append((error.ename, error.evalue.splitlines()[0],
+                      re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error.traceback))))
+    assert [(ename, first) for ename, first, _ in shown] == [
+        ("AssertionError", "expected shape (1,), got shape (2,)"),
+        ("AssertionError", "expected 0 at (0,), got 1"),
+        ("AssertionError", "expected a result, got ValueError from your code (traceback above)"),
+        ("ForbiddenCallError", "numpy.convolve is not allowed in this exercise: the point is to write it yourself"),
+    ]
+    for _, _, traceback in shown:
+        assert "grading.py" not in traceback and "gradcheck.py" not in traceback and "contextlib" not in traceback
+    assert re.search(r"----> \d+     return np.ones\(\(2, 2\)\)", shown[2][2])   # the student's own line
+
+
+def test_forbidden_reports_an_error_of_the_students_code_as_a_failed_check():
+    def refuses(n):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+
+    with pytest.raises(AssertionError, match=r"^expected a result, got TypeError from your code") as caught:
+        with forbidden("numpy.convolve"):
+            refuses(np.int64(3))
+    assert isinstance(caught.value.__cause__, TypeError) and "got int64" in str(caught.value)
+    assert np.convolve([1.0], [1.0]).tolist() == [1.0]          # restored
+    with pytest.raises(NotImplementedError):                     # the stub's own message stays
+        with forbidden():
+            raise NotImplementedError("write your code here")
+    with pytest.raises(ForbiddenCallError):                      # a failed check stays what it is
+        with forbidden("numpy.convolve"):
+            np.convolve([1.0], [1.0])
 
 
 def test_check_array_does_not_trust_a_monkeypatched_numpy(monkeypatch):

@@ -17,14 +17,15 @@ cells, and restores the solution. A mistake that no visible test catches fails t
 self-learner the visible tests are the only feedback there is. And the failure must read well
 where the student sees it: when a check fails (an ``AssertionError``), the first line of the
 traceback's message, ``AssertionError: ...``, names what was expected and what came back within
-the 90 columns that nbgrader's Validate keeps of each line. (A mistake may also end in an error
-of the student's own code, e.g. a broadcast error; the traceback then points at their line.)
+the 90 columns that nbgrader's Validate keeps of each line. A mistake that makes the student's
+own code raise (a broadcast error, a valid input refused) counts too: the tests run the student's
+code inside ``forbidden(...)``, which reports such an error as a failed check, "expected a result,
+got ValueError", chained to the student's traceback. The same failures are then read through
+nbgrader's ``Validator``, every one of them, as Validate shows them.
 """
 from __future__ import annotations
 
 import ast
-import html
-import re
 from dataclasses import dataclass, field
 
 import nbformat
@@ -94,6 +95,7 @@ class Verdict:
     mistake: str
     caught_by: str | None   # the first visible failure, or None
     problem: str | None = None
+    outputs: dict[int, list] = field(default_factory=dict)   # test cell index -> its outputs with the mistake
 
 
 def apply_mistakes(assignment: str) -> tuple[list[Exercise], list[str], list[Verdict]]:
@@ -124,13 +126,14 @@ def apply_mistakes(assignment: str) -> tuple[list[Exercise], list[str], list[Ver
                 client.execute_cell(mutated, exercise.solution)
                 if error := _error(mutated):
                     verdicts.append(Verdict(exercise.grade_id, mistake, None, f"breaks the solution cell itself: {error}"))
-                caught = None
+                caught, outputs = None, {}
                 for index in exercise.tests:
                     probe = nbformat.v4.new_code_cell(nb.cells[index].source)
                     client.execute_cell(probe, index)
+                    outputs[index] = probe.outputs
                     if caught is None:
                         caught = _error(probe)
-                verdicts.append(Verdict(exercise.grade_id, mistake, caught))
+                verdicts.append(Verdict(exercise.grade_id, mistake, caught, outputs=outputs))
                 client.execute_cell(nbformat.v4.new_code_cell(original), exercise.solution)
     return found, base_errors, verdicts
 
@@ -149,7 +152,7 @@ def test_every_listed_mistake_fails_a_visible_test(assignment):
     missed = [f"{v.exercise}: {v.mistake}" for v in verdicts if v.caught_by is None]
     assert not missed, ("typical mistakes that pass every visible test of their exercise:\n" + "\n".join(missed))
     unreadable = [f"{v.exercise}: {v.mistake}: {v.caught_by}" for v in verdicts
-                  if v.caught_by.startswith("AssertionError: ") and not readable(v.caught_by)]
+                  if not (v.caught_by.startswith("AssertionError: ") and readable(v.caught_by))]
     assert not unreadable, ("failures whose first line does not say expected and got within 90 columns "
                             "(what Validate shows):\n" + "\n".join(unreadable))
 
@@ -166,36 +169,81 @@ def test_every_exercise_lists_its_typical_mistakes(assignment):
     assert not bare, f"exercises of {assignment} that list no typical mistake ({MARKER} in a hidden block): {bare}"
 
 
-# Under nbgrader's Validate, as a student presses it: the release with the solutions filled in and one
-# mistake applied. Each run executes the whole notebook, so this covers every mistake of 00 and the
-# first two mistakes of each exercise of 01; the check above covers the rest by the same rule. As there, a
-# mistake that ends in an error of the student's own code (not a failed check) is left as it is.
-VALIDATED = {"00-start-here": None, "01-conv1d": 2}
-
-
-@pytest.mark.parametrize("assignment, per_exercise", VALIDATED.items())
-def test_validate_names_expected_and_got_for_listed_mistakes(assignment, per_exercise, tmp_path):
-    from nbgrader.validator import Validator
-
+def _solved_release(assignment: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """The solution notebook, and the release with every solution cell filled in as a student would."""
     solution = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     released = nbformat.read(REPO / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
     by_id = {cell.id: cell for cell in solution.cells}
-    for cell in released.cells:  # a student who solved everything...
+    for cell in released.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = by_id[cell.id].source
-    unreadable = []
+    return solution, released
+
+
+def validate_shows(failures: list[dict], tests: set[str]) -> list[str]:
+    """What Validate prints of the failed test cells ``tests``: each error line, cut as it cuts them."""
+    from nbgrader.validator import Validator
+
+    cut = Validator()._indent   # nbgrader's own indentation and cut at its width (90 columns)
+    return [line for failure in failures if failure["source"] in tests
+            for line in cut(failure["raw_error"]).splitlines()]
+
+
+def names_expected_and_got(lines: list[str]) -> bool:
+    return any("expected" in line and "got" in line for line in lines)
+
+
+@per_assignment()
+def test_validate_names_expected_and_got_for_every_listed_mistake(assignment, tmp_path):
+    """Every listed mistake under nbgrader's Validator, on the outputs the kernel run above produced.
+
+    The Validator is nbgrader's own, with its execution switched off (``preprocessors``: only the
+    metadata check), reading the release with the mistake's test-cell outputs in place: it finds
+    the failed cells, extracts their errors and cuts their lines as Validate does. That the outputs
+    are what Validate's own execution gives is checked on 00 by the next test.
+    """
+    from nbgrader.preprocessors import CheckCellMetadata
+    from nbgrader.validator import Validator
+
+    if assignment not in _results:
+        _results[assignment] = apply_mistakes(assignment)
+    _, _, verdicts = _results[assignment]
+    solution, released = _solved_release(assignment)
+    position = {cell.id: index for index, cell in enumerate(released.cells)}
+    silent = []
+    for verdict in verdicts:
+        if not verdict.outputs:
+            continue
+        nb = nbformat.from_dict(released)
+        for index, outputs in verdict.outputs.items():
+            nb.cells[position[solution.cells[index].id]].outputs = outputs
+        path = tmp_path / f"{assignment}.ipynb"
+        nbformat.write(nb, path)
+        result = Validator(preprocessors=[CheckCellMetadata]).validate(str(path))
+        tests = {without_hidden_tests(solution.cells[i].source).strip() for i in verdict.outputs}
+        lines = validate_shows(result.get("failed", []), tests)
+        if not names_expected_and_got(lines):
+            silent.append(f"{verdict.exercise}: {verdict.mistake}: {lines[-3:] if lines else 'no failure shown'}")
+    assert not silent, "under Validate, no line (cut at 90 columns) names expected and got:\n" + "\n".join(silent)
+
+
+def test_validate_executing_the_notebook_agrees_for_00(tmp_path):
+    """The real Validate, executing the notebook as a student's button press does, for every mistake of 00."""
+    from nbgrader.validator import Validator
+
+    assignment = "00-start-here"
+    solution, released = _solved_release(assignment)
+    silent = []
     for exercise in exercises(solution):
-        for mistake, replacements in list(exercise.mistakes.items())[:per_exercise]:
-            nb = nbformat.from_dict(released)   # ...but for one mistake
+        for mistake, replacements in exercise.mistakes.items():
+            nb = nbformat.from_dict(released)
             cell = next(c for c in nb.cells if c.id == solution.cells[exercise.solution].id)
             cell.source = mutate(cell.source, replacements)
             path = tmp_path / f"{assignment}.ipynb"
             nbformat.write(nb, path)
             failures = Validator().validate(str(path)).get("failed", [])
-            tests = {solution.cells[i].source.split("### BEGIN HIDDEN TESTS")[0].strip() for i in exercise.tests}
-            lines = [line[:90] for failure in failures if failure["source"] in tests
-                     for line in html.unescape(re.sub(r"<[^>]+>", "", failure["error"])).splitlines()]
-            checked = any(line.startswith("AssertionError") for line in lines)  # else the student's own error
-            if checked and not any("expected" in line and "got" in line for line in lines):
-                unreadable.append(f"{exercise.grade_id}: {mistake}: {lines[-3:] if lines else 'no failure'}")
-    assert not unreadable, "under Validate, no line (cut at 90 columns) names expected and got:\n" + "\n".join(unreadable)
+            tests = {without_hidden_tests(solution.cells[i].source).strip() for i in exercise.tests}
+            lines = validate_shows(failures, tests)
+            if not names_expected_and_got(lines):
+                silent.append(f"{exercise.grade_id}: {mistake}: {lines[-3:] if lines else 'no failure shown'}")
+    assert not silent, "under Validate, no line (cut at 90 columns) names expected and got:\n" + "\n".join(silent)
