@@ -23,7 +23,7 @@ import numpy as np
 from course_utils.grading import CheckFailure
 
 
-def _float64(x, name: str) -> np.ndarray:
+def _float64(x: np.ndarray, name: str) -> np.ndarray:
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     if x.dtype != np.float64:
@@ -91,7 +91,7 @@ def numerical_gradient_op(op: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
     return numerical_gradient(lambda value: np.sum(op(value) * grad_out), x, h)
 
 
-def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
+def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for value, name in ((a, "analytic"), (b, "numeric")):
         if not isinstance(value, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")

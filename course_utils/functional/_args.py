@@ -11,8 +11,11 @@ import numbers
 
 import numpy as np
 
+Ints = tuple[int, ...]  # normalised stride, dilation, kernel or shape: one int per dimension
+Pads = tuple[tuple[int, int], ...]  # normalised padding: one (before, after) pair per spatial dimension
 
-def float_array(value, name: str, ndim: int | None = None, min_ndim: int | None = None) -> np.ndarray:
+
+def float_array(value: np.ndarray, name: str, ndim: int | None = None, min_ndim: int | None = None) -> np.ndarray:
     """Return ``value`` if it is a floating-point ``ndarray`` with the right number of dimensions."""
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
@@ -27,7 +30,7 @@ def float_array(value, name: str, ndim: int | None = None, min_ndim: int | None 
     return value
 
 
-def same_dtype(reference: np.ndarray, reference_name: str, **others) -> None:
+def same_dtype(reference: np.ndarray, reference_name: str, **others: np.ndarray | None) -> None:
     """Raise TypeError unless every array in ``others`` has ``reference``'s dtype (``None`` is skipped)."""
     for name, array in others.items():
         if array is not None and array.dtype != reference.dtype:
@@ -37,7 +40,7 @@ def same_dtype(reference: np.ndarray, reference_name: str, **others) -> None:
             )
 
 
-def int_tuple(value, name: str, n: int, minimum: int) -> tuple[int, ...]:
+def int_tuple(value: int | tuple[int, ...] | list[int], name: str, n: int, minimum: int) -> Ints:
     """Expand an int or a length-``n`` tuple/list of ints to a tuple, each at least ``minimum``."""
     items = (value,) * n if isinstance(value, numbers.Integral) else value
     if (
@@ -52,7 +55,7 @@ def int_tuple(value, name: str, n: int, minimum: int) -> tuple[int, ...]:
     return tuple(int(v) for v in items)
 
 
-def groups_int(groups) -> int:
+def groups_int(groups: int) -> int:
     """Return ``groups`` if it is a positive int."""
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
         raise TypeError(f"groups must be an int, got {groups!r}")
@@ -61,7 +64,7 @@ def groups_int(groups) -> int:
     return int(groups)
 
 
-def conv_padding(padding, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]):
+def conv_padding(padding: int | tuple[int, ...] | str, kernel: Ints, stride: Ints, dilation: Ints) -> Pads:
     """Normalise a convolution's ``padding`` to one ``(before, after)`` pair per spatial dimension.
 
     ``padding`` is an int, a tuple of ints, ``"valid"`` (no padding) or ``"same"`` (output as
@@ -90,7 +93,9 @@ def out_size(size: int, kernel: int, stride: int, before: int, after: int, dilat
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv_shapes(x, weight, bias, stride, padding, dilation, groups, nd: int, op: str):
+def conv_shapes(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: int | tuple[int, ...],
+                padding: int | tuple[int, ...] | str, dilation: int | tuple[int, ...], groups: int, nd: int,
+                op: str) -> tuple[Ints, Pads, Ints, Ints]:
     """Validate a convolution's arguments; return the normalised ones and the output shape.
 
     ``x`` is ``(N, C_in, *spatial)`` and ``weight`` ``(C_out, C_in / groups, *kernel)`` with
@@ -135,7 +140,8 @@ def conv_shapes(x, weight, bias, stride, padding, dilation, groups, nd: int, op:
     return stride, pads, dilation, (n, c_out, *out)
 
 
-def grad_out_array(grad_out, expected_shape: tuple[int, ...], reference: np.ndarray, reference_name: str = "x"):
+def grad_out_array(grad_out: np.ndarray, expected_shape: Ints, reference: np.ndarray,
+                   reference_name: str = "x") -> np.ndarray:
     """Check that ``grad_out`` is a float array of the forward output's shape and dtype."""
     float_array(grad_out, "grad_out")
     if grad_out.shape != tuple(expected_shape):

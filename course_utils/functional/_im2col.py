@@ -33,10 +33,13 @@ Two layout choices make those copies and the matrix product fast:
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from types import EllipsisType
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-
+from ._args import Ints, Pads
 
 COMPACT_ABOVE = 9  # whole rows unless they make the products this much larger than compact columns
 
@@ -52,8 +55,18 @@ class Geometry:
 
     __slots__ = ("kernel", "stride", "dilation", "pads", "in_hw", "out_hw", "padded_hw", "phase_hw", "width",
                  "runs")
+    kernel: Ints
+    stride: Ints
+    dilation: Ints
+    pads: Pads
+    in_hw: Ints
+    out_hw: Ints
+    padded_hw: tuple[int, int]
+    phase_hw: tuple[int, int]
+    width: int
+    runs: list[tuple[tuple[int, int], int]]
 
-    def __init__(self, kernel, stride, dilation, pads, in_hw, out_hw):
+    def __init__(self, kernel: Ints, stride: Ints, dilation: Ints, pads: Pads, in_hw: Ints, out_hw: Ints) -> None:
         self.kernel, self.stride, self.dilation = tuple(kernel), tuple(stride), tuple(dilation)
         self.pads, self.in_hw, self.out_hw = tuple(pads), tuple(in_hw), tuple(out_hw)
         (top, bottom), (left, right) = self.pads
@@ -73,14 +86,17 @@ class Geometry:
                 self.runs.append(((a, b), qi * wq + qj))
 
 
-def _phase_slices(g: Geometry, shape):
+Index = tuple[EllipsisType, slice, slice]  # the last two axes of an (N, C, H, W) array
+
+
+def _phase_slices(g: Geometry, shape: Ints) -> Iterator[tuple[int, int, Index, Index]]:
     """Yield, per stride phase ``(a, b)``, the slices of ``x`` ``(N, C, H, W)`` that lie in the phase and
     where they go in it: ``(a, b, x_slice, phase_slice)`` with ``x[x_slice]`` and
     ``phase[a, b][phase_slice]`` of the same shape (the rest of the phase is padding)."""
     (sh, sw), ((top, _), (left, _)) = g.stride, g.pads
     h, w = shape[2:]
 
-    def axis(offset, pad, step, size):
+    def axis(offset: int, pad: int, step: int, size: int) -> tuple[slice, slice]:
         first = -(-(pad - offset) // step) if pad > offset else 0  # first phase row holding a row of x
         start = first * step + offset - pad  # ... and that row of x
         count = 0 if start >= size else (size - 1 - start) // step + 1
@@ -93,7 +109,8 @@ def _phase_slices(g: Geometry, shape):
             yield a, b, (Ellipsis, rows_x, cols_x), (Ellipsis, rows_p, cols_p)
 
 
-def run_view(phases: np.ndarray, g: Geometry, phase, start: int, writeable: bool = False) -> np.ndarray:
+def run_view(phases: np.ndarray, g: Geometry, phase: tuple[int, int], start: int,
+             writeable: bool = False) -> np.ndarray:
     """The ``(C, N, H_out, Wq)`` view of one kernel offset's sub-grid (its run in every sample and
     channel); no two of its elements share memory."""
     hq, wq = g.phase_hw
@@ -105,7 +122,7 @@ def run_view(phases: np.ndarray, g: Geometry, phase, start: int, writeable: bool
     return view
 
 
-def pad(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
+def pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     """Pad the last two axes of ``(N, C, H, W)`` ``x`` by ``pads = ((top, bottom), (left, right))``
     with ``value``. Without padding the result is ``x`` itself."""
     (top, bottom), (left, right) = pads
@@ -159,7 +176,7 @@ def im2col(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndar
     return cols
 
 
-def col2im(cols: np.ndarray, x_shape, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
+def col2im(cols: np.ndarray, x_shape: Ints, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
     """Adjoint of :func:`im2col`: add columns ``(C, kH * kW, N, H_out * Wq)`` (any shape of that size
     that reshapes to it without a copy, e.g. a batch slice of larger columns) back into an array of
     shape ``x_shape = (N, C, H, W)`` (``out`` if given); overlapping windows add up. The columns'

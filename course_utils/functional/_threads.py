@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 MIN_ELEMENTS = 1 << 16  # below this many elements moved, one thread is faster than a hand-off
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
-_blas = None  # threadpoolctl's BLAS controllers, found once
+_blas: list[Any] | None = None  # threadpoolctl's BLAS controllers, found once
 
 
 def _default_count() -> int:
@@ -56,7 +58,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def parallel(fn, n: int, elements: int) -> None:
+def parallel(fn: Callable[[int, int], None], n: int, elements: int) -> None:
     """Call ``fn(lo, hi)`` on consecutive slices covering ``range(n)``, one per thread, when the op
     moves at least ``MIN_ELEMENTS`` ``elements``; otherwise call ``fn(0, n)``."""
     global _pool, _pool_size

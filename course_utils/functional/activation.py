@@ -6,7 +6,7 @@ import numpy as np
 from . import _args
 
 
-def relu(x):
+def relu(x: np.ndarray) -> np.ndarray:
     """Rectified linear unit, elementwise: ``max(x, 0)``, as ``torch.nn.functional.relu``.
 
     Inputs:
@@ -19,7 +19,7 @@ def relu(x):
     return np.maximum(x, 0)
 
 
-def relu_backward(grad_out, x):
+def relu_backward(grad_out: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Gradient of :func:`relu`: ``grad_out`` where ``x > 0``, else 0 (also at ``x == 0``,
     as in PyTorch).
 

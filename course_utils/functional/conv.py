@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _args
+from ._args import Ints, Pads
 from ._im2col import Geometry, col2im, from_channel_major, im2col, to_channel_major
 
 
@@ -36,14 +37,16 @@ def chunks(n: int, bytes_per_sample: int) -> list[tuple[int, int]]:
     return [(n * k // count, n * (k + 1) // count) for k in range(count)]
 
 
-def _product(cols, weight, groups, g: Geometry, bias, out):
+def _product(cols: np.ndarray, weight: np.ndarray, groups: int, g: Geometry, bias: np.ndarray | None,
+             out: np.ndarray) -> np.ndarray:
     """The convolution proper, one matrix product per group for a block of samples:
     ``weight (G, C_out/G, C_g*kH*kW) @ columns (G, C_g*kH*kW, M)``, written to ``out`` ``(n, C_out, H_out, W_out)``."""
     product = np.matmul(_matrix(weight, groups), _by_group(cols, groups))
     return from_channel_major(product.reshape(weight.shape[0], -1), g, bias, out)
 
 
-def _input_grad(go, weight, groups, g: Geometry, out, cols=None):
+def _input_grad(go: np.ndarray, weight: np.ndarray, groups: int, g: Geometry, out: np.ndarray,
+                cols: np.ndarray | None = None) -> np.ndarray:
     """conv2d's input gradient, written to ``out`` ``(n, C_in, H, W)``, from the channel-major upstream
     gradient ``go`` ``(C_out, n, H_out * Wq)``: col2im of ``weight^T @ go`` (one product per group),
     the product written to ``cols`` (columns of the block's shape, e.g. the forward's) if given."""
@@ -52,7 +55,7 @@ def _input_grad(go, weight, groups, g: Geometry, out, cols=None):
     return col2im(product if cols is None else cols, out.shape, g, out)
 
 
-def _add_weight_grad(total, go, cols, groups):
+def _add_weight_grad(total: np.ndarray, go: np.ndarray, cols: np.ndarray, groups: int) -> None:
     """Add a block's weight gradient ``go @ columns^T`` (one product per group, summed over the block's
     samples by the product itself) to ``total`` ``(G, C_out/G, C_g*kH*kW)``."""
     # computed transposed, columns @ go^T, which BLAS runs faster on these shapes (measured)
@@ -66,12 +69,16 @@ class Saved:
     in ``buffer``, which the next forward pass of the same shape may fill again (``spare``)."""
 
     __slots__ = ("geometry", "columns", "buffer")
+    geometry: Geometry
+    columns: np.ndarray | None
+    buffer: np.ndarray | None
 
-    def __init__(self, geometry: Geometry, columns: np.ndarray | None):
+    def __init__(self, geometry: Geometry, columns: np.ndarray | None) -> None:
         self.geometry, self.columns, self.buffer = geometry, columns, None
 
 
-def _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep: bool = False, spare=None):
+def _conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Ints, pads: Pads, dilation: Ints,
+            groups: int, out_shape: Ints, keep: bool = False, spare: Saved | None = None) -> tuple[np.ndarray, Saved]:
     """Forward pass, block of samples by block; returns ``(out, Saved)`` (the columns kept if ``keep``,
     in ``spare.buffer`` if that has their shape and dtype)."""
     g = Geometry(weight.shape[2:], stride, dilation, pads, x.shape[2:], out_shape[2:])
@@ -90,7 +97,8 @@ def _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep: bo
     return out, Saved(g, kept)
 
 
-def _conv2d_backward(grad_out, x, weight, bias, groups, saved: Saved):
+def _conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, groups: int,
+                     saved: Saved) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Backward pass, block of samples by block, from the forward's ``saved`` (whose columns it uses
     up, leaving their memory in ``saved.buffer``; without columns it builds them again)."""
     g, kept = saved.geometry, saved.columns
@@ -113,18 +121,24 @@ def _conv2d_backward(grad_out, x, weight, bias, groups, saved: Saved):
     return grad_x, grad_weight.reshape(weight.shape), grad_bias
 
 
-def conv2d_saving(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, spare=None):
+def conv2d_saving(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
+                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                  dilation: int | tuple[int, int] = 1, groups: int = 1,
+                  spare: Saved | None = None) -> tuple[np.ndarray, Saved]:
     """:func:`conv2d` that also returns what its backward pass needs: ``(out, saved)``; then
     ``conv2d_backward_saved(saved, grad_out, x, weight, bias, ..., groups)`` reuses the columns
     instead of building them again (what ``nn.Conv2d`` does in training). ``spare``, a used
     ``saved`` of an earlier step, lends its memory to the new columns."""
-    stride, pads, dilation, out_shape = _args.conv_shapes(
+    strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 2, "conv2d"
     )
-    return _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape, keep=True, spare=spare)
+    return _conv2d(x, weight, bias, strides, pads, dilations, groups, out_shape, keep=True, spare=spare)
 
 
-def conv2d_backward_saved(saved: Saved, grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_backward_saved(saved: Saved, grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray,
+                          bias: np.ndarray | None = None, stride: int | tuple[int, int] = 1,
+                          padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1,
+                          groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """:func:`conv2d_backward` from the ``saved`` of :func:`conv2d_saving`, made with the same
     arguments (used once: the columns are released). Returns ``(grad_x, grad_weight, grad_bias)``."""
     g = saved.geometry
@@ -132,7 +146,9 @@ def conv2d_backward_saved(saved: Saved, grad_out, x, weight, bias=None, stride=1
     return _conv2d_backward(grad_out, x, weight, bias, groups, saved)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int | tuple[int, int] = 1,
+           padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1,
+           groups: int = 1) -> np.ndarray:
     """2-D cross-correlation of a batch of images, as ``torch.nn.functional.conv2d``.
 
     ``out[n, o, h, w] = bias[o] + sum_{c, i, j} weight[o, c, i, j] *
@@ -155,13 +171,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Raises TypeError for non-float or mismatched dtypes, ValueError for wrong shapes or
     argument values (each message names the argument and the shapes).
     """
-    stride, pads, dilation, out_shape = _args.conv_shapes(
+    strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 2, "conv2d"
     )
-    return _conv2d(x, weight, bias, stride, pads, dilation, groups, out_shape)[0]
+    return _conv2d(x, weight, bias, strides, pads, dilations, groups, out_shape)[0]
 
 
-def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
+                    stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                    dilation: int | tuple[int, int] = 1,
+                    groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv2d` with respect to its array arguments.
 
     Inputs:
@@ -173,41 +192,45 @@ def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
     - grad_weight: ``(C_out, C_in / groups, kH, kW)``.
     - grad_bias: ``(C_out,)``, or None when ``bias`` is None.
     """
-    stride, pads, dilation, out_shape = _args.conv_shapes(
+    strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 2, "conv2d_backward"
     )
     _args.grad_out_array(grad_out, out_shape, x)
-    g = Geometry(weight.shape[2:], stride, dilation, pads, x.shape[2:], out_shape[2:])
+    g = Geometry(weight.shape[2:], strides, dilations, pads, x.shape[2:], out_shape[2:])
     return _conv2d_backward(grad_out, x, weight, bias, groups, Saved(g, None))
 
 
-def _lift_1d(x, weight, stride, pads, dilation):
+def _lift_1d(x: np.ndarray, weight: np.ndarray, stride: Ints, pads: Pads,
+             dilation: Ints) -> tuple[np.ndarray, np.ndarray, Ints, Pads, Ints]:
     """View 1-D convolution arguments as 2-D ones with height 1."""
     return x[:, :, None, :], weight[:, :, None, :], (1, *stride), ((0, 0), *pads), (1, *dilation)
 
 
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int | tuple[int] = 1,
+           padding: int | tuple[int] | str = 0, dilation: int | tuple[int] = 1, groups: int = 1) -> np.ndarray:
     """1-D cross-correlation of a batch of signals, as ``torch.nn.functional.conv1d``.
 
     Inputs:
     - x: ``(N, C_in, L)`` float32 or float64.
     - weight: ``(C_out, C_in / groups, K)``, same dtype.
     - bias: ``(C_out,)`` or None.
-    - stride, dilation: positive int (or 1-tuple); padding: int, ``"valid"`` or ``"same"``.
+    - stride, dilation: positive int (or 1-tuple); padding: int (or 1-tuple), ``"valid"`` or ``"same"``.
     - groups: int dividing ``C_in`` and ``C_out``.
 
     Returns:
     - out: ``(N, C_out, L_out)`` with ``L_out = floor((L + 2*P - D*(K - 1) - 1) / S) + 1``.
     """
-    stride, pads, dilation, out_shape = _args.conv_shapes(
+    strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 1, "conv1d"
     )
-    x2, w2, stride, pads, dilation = _lift_1d(x, weight, stride, pads, dilation)
-    out, _ = _conv2d(x2, w2, bias, stride, pads, dilation, groups, (*out_shape[:2], 1, out_shape[2]))
+    x2, w2, strides, pads, dilations = _lift_1d(x, weight, strides, pads, dilations)
+    out, _ = _conv2d(x2, w2, bias, strides, pads, dilations, groups, (*out_shape[:2], 1, out_shape[2]))
     return out[:, :, 0, :]
 
 
-def conv1d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
+                    stride: int | tuple[int] = 1, padding: int | tuple[int] | str = 0, dilation: int | tuple[int] = 1,
+                    groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv1d` with respect to its array arguments.
 
     Inputs:
@@ -217,11 +240,11 @@ def conv1d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
     Returns ``(grad_x, grad_weight, grad_bias)`` of shapes ``(N, C_in, L)``,
     ``(C_out, C_in / groups, K)`` and ``(C_out,)`` (None when ``bias`` is None).
     """
-    stride, pads, dilation, out_shape = _args.conv_shapes(
+    strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 1, "conv1d_backward"
     )
     _args.grad_out_array(grad_out, out_shape, x)
-    x2, w2, stride, pads, dilation = _lift_1d(x, weight, stride, pads, dilation)
-    g = Geometry(w2.shape[2:], stride, dilation, pads, x2.shape[2:], (1, out_shape[2]))
+    x2, w2, strides, pads, dilations = _lift_1d(x, weight, strides, pads, dilations)
+    g = Geometry(w2.shape[2:], strides, dilations, pads, x2.shape[2:], (1, out_shape[2]))
     grad_x, grad_weight, grad_bias = _conv2d_backward(grad_out[:, :, None, :], x2, w2, bias, groups, Saved(g, None))
     return grad_x[:, :, 0, :], grad_weight[:, :, 0, :], grad_bias

@@ -8,14 +8,16 @@ algorithm lives here, only the bookkeeping of shapes.
 """
 from __future__ import annotations
 
-from . import _args
 import numpy as np
 
+from . import _args
 from ._im2col import Geometry, im2col, to_channel_major
 from .conv import _add_weight_grad, _input_grad, _matrix, _product, chunks
 
 
-def _setup(x, weight, bias, stride, padding, output_padding, groups, dilation):
+def _setup(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: int | tuple[int, ...],
+           padding: int | tuple[int, ...], output_padding: int | tuple[int, ...], groups: int,
+           dilation: int | tuple[int, ...]) -> tuple[Geometry, tuple[int, ...]]:
     """Validate; return the ``Geometry`` of the convolution this one is the adjoint of and ``out_shape``."""
     _args.float_array(x, "x", ndim=4)
     _args.float_array(weight, "weight", ndim=4)
@@ -63,7 +65,10 @@ def _setup(x, weight, bias, stride, padding, output_padding, groups, dilation):
     return Geometry(weight.shape[2:], stride, dilation, pads, out_hw, (h, w)), (n, c_out, *out_hw)
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
+                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                     output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                     dilation: int | tuple[int, int] = 1) -> np.ndarray:
     """Transposed 2-D convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     Each input pixel ``x[n, c, h, w]`` adds ``x[n, c, h, w] * weight[c, o, :, :]`` (dilated)
@@ -95,8 +100,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
 
 def conv_transpose2d_backward(
-    grad_out, x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
-):
+    grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0, output_padding: int | tuple[int, int] = 0,
+    groups: int = 1, dilation: int | tuple[int, int] = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv_transpose2d` with respect to its array arguments.
 
     Inputs:

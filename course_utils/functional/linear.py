@@ -6,7 +6,7 @@ import numpy as np
 from . import _args
 
 
-def _setup(x, weight, bias):
+def _setup(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> None:
     _args.float_array(x, "x", min_ndim=1)
     _args.float_array(weight, "weight", ndim=2)
     if bias is not None:
@@ -21,7 +21,7 @@ def _setup(x, weight, bias):
         raise ValueError(f"bias must have shape ({weight.shape[0]},) to match weight {weight.shape}, got {bias.shape}")
 
 
-def linear(x, weight, bias=None):
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """Affine map ``x @ weight.T + bias``, as ``torch.nn.functional.linear``.
 
     Inputs:
@@ -39,7 +39,8 @@ def linear(x, weight, bias=None):
     return out
 
 
-def linear_backward(grad_out, x, weight, bias=None):
+def linear_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray,
+                    bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`linear` with respect to its array arguments.
 
     Inputs:

@@ -6,7 +6,7 @@ import numpy as np
 from . import _args
 
 
-def _setup(logits, targets):
+def _setup(logits: np.ndarray, targets: np.ndarray) -> None:
     _args.float_array(logits, "logits", ndim=2)
     if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu":
         kind = targets.dtype if isinstance(targets, np.ndarray) else type(targets).__name__
@@ -23,12 +23,12 @@ def _setup(logits, targets):
         )
 
 
-def _log_softmax(logits):
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)  # exp never overflows
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def cross_entropy(logits, targets):
+def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> np.floating:
     """Mean cross-entropy of softmax(logits) against class indices, as
     ``torch.nn.functional.cross_entropy`` (``reduction="mean"``).
 
@@ -47,7 +47,8 @@ def cross_entropy(logits, targets):
     return -log_p[np.arange(len(targets)), targets].mean()
 
 
-def cross_entropy_backward(grad_out, logits, targets):
+def cross_entropy_backward(grad_out: float | np.number | np.ndarray, logits: np.ndarray,
+                           targets: np.ndarray) -> np.ndarray:
     """Gradient of :func:`cross_entropy` with respect to ``logits``:
     ``grad_out * (softmax(logits) - one_hot(targets)) / N``.
 

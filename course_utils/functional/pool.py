@@ -11,14 +11,20 @@ stateless ``max_pool2d_backward`` finds it again.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 
 from . import _args
+from ._args import Ints, Pads
 from ._im2col import pad
 from ._threads import parallel
 
+Arguments = tuple[Ints, Ints, Pads, Ints, Ints]  # kernel, stride, pads, dilation, out_shape
 
-def _setup(x, kernel_size, stride, padding, dilation, op: str):
+
+def _setup(x: np.ndarray, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None,
+           padding: int | tuple[int, ...], dilation: int | tuple[int, ...], op: str) -> Arguments:
     """Validate; return ``(kernel, stride, pads, dilation, out_shape)``."""
     _args.float_array(x, "x", ndim=4)
     kernel = _args.int_tuple(kernel_size, "kernel_size", 2, 1)
@@ -38,7 +44,7 @@ def _setup(x, kernel_size, stride, padding, dilation, op: str):
     return kernel, stride, tuple((p, p) for p in padding), dilation, (*x.shape[:2], *out)
 
 
-def _grids(kernel, stride, dilation, out_hw):
+def _grids(kernel: Ints, stride: Ints, dilation: Ints, out_hw: Ints) -> Iterator[tuple[slice, slice]]:
     """Yield, per kernel offset ``(i, j)`` in row-major order, the ``(rows, cols)`` slices of the
     padded input that the offset sees; ``x_padded[..., rows, cols]`` has shape ``out_hw``."""
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
@@ -47,11 +53,12 @@ def _grids(kernel, stride, dilation, out_hw):
             yield (slice(i * dh, i * dh + sh * (ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
 
 
-def _index_dtype(kernel):
+def _index_dtype(kernel: Ints) -> type[np.integer]:
     return np.int8 if kernel[0] * kernel[1] < 128 else np.int32
 
 
-def _max(x, kernel, stride, pads, dilation, out_shape, with_index: bool):
+def _max(x: np.ndarray, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints, out_shape: Ints,
+         with_index: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Max pooling ``(N, C, H_out, W_out)`` and, with ``with_index``, the offset ``k = i * kW + j`` of
     each window's first maximum (int8), or None.
 
@@ -65,7 +72,7 @@ def _max(x, kernel, stride, pads, dilation, out_shape, with_index: bool):
     def part(lo: int, hi: int) -> None:
         xp = pad(x[lo:hi], pads, -np.inf)
         acc, buffer = out[lo:hi], np.empty(acc_shape := (hi - lo, *out_shape[1:]), dtype=x.dtype)
-        if with_index:
+        if index is not None:  # with_index
             later, offset = np.empty(acc_shape, dtype=bool), np.empty(acc_shape, dtype=index.dtype)
         for k, window in enumerate(_grids(kernel, stride, dilation, out_shape[2:])):
             grid = xp[(slice(None), slice(None), *window)]
@@ -73,8 +80,9 @@ def _max(x, kernel, stride, pads, dilation, out_shape, with_index: bool):
                 acc[...] = grid
                 continue
             if stride[1] > 1 or with_index:  # gaps in rows, or used twice: gather into a contiguous buffer
-                grid = np.copyto(buffer, grid) or buffer
-            if with_index:
+                np.copyto(buffer, grid)
+                grid = buffer
+            if index is not None:  # with_index
                 np.greater(grid, acc, out=later)  # strictly: a tie keeps the first maximum (row-major)
                 # k grows, so the last offset that was strictly larger is the largest such k
                 np.multiply(later.view(np.int8), index.dtype.type(k), out=offset)
@@ -85,7 +93,8 @@ def _max(x, kernel, stride, pads, dilation, out_shape, with_index: bool):
     return out, index
 
 
-def _scatter(grad_out, x_shape, kernel, stride, pads, dilation, share):
+def _scatter(grad_out: np.ndarray, x_shape: Ints, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints,
+             share: Callable[[int, int, int, np.ndarray], None]) -> np.ndarray:
     """``grad_x`` ``(N, C, H, W)``: for each kernel offset ``k``, ``share(k, lo, hi, out)`` writes into
     ``out`` the offset's part of the gradient of samples ``lo:hi`` (output-shaped), which is added
     to the offset's sub-grid (or is the sub-grid, when the windows tile the input)."""
@@ -116,27 +125,28 @@ def _scatter(grad_out, x_shape, kernel, stride, pads, dilation, share):
     return grad
 
 
-def _tiles(x_shape, kernel, stride, pads, dilation, out_shape) -> bool:
+def _tiles(x_shape: Ints, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints, out_shape: Ints) -> bool:
     """Whether the windows cover every element of x exactly once."""
     return (not any(pads[0] + pads[1]) and stride == kernel and dilation == (1, 1)
             and x_shape[2] == kernel[0] * out_shape[2] and x_shape[3] == kernel[1] * out_shape[3])
 
 
-def _max_backward(grad_out, index, x_shape, kernel, stride, pads, dilation):
+def _max_backward(grad_out: np.ndarray, index: np.ndarray, x_shape: Ints, kernel: Ints, stride: Ints, pads: Pads,
+                  dilation: Ints) -> np.ndarray:
     """Send each window's upstream gradient to the offset ``index`` names; overlapping windows add.
 
     When the windows tile the input, each offset's sub-grid is written once; otherwise every
     window's maximum becomes a flat position in the padded input and ``np.add.at`` adds the
     upstream gradients there (one pass, in the order of the windows)."""
     if _tiles(x_shape, kernel, stride, pads, dilation, grad_out.shape):
-        def share(k, lo, hi, out):
+        def share(k: int, lo: int, hi: int, out: np.ndarray) -> None:
             np.multiply(grad_out[lo:hi], index[lo:hi] == k, out=out)
 
         return _scatter(grad_out, x_shape, kernel, stride, pads, dilation, share)
     (kh, kw), (sh, sw), (dh, dw), ((top, bottom), (left, right)) = kernel, stride, dilation, pads
     n, c, ho, wo = grad_out.shape
     hp, wp = x_shape[2] + top + bottom, x_shape[3] + left + right
-    flat_type = np.int32 if n * c * hp * wp < 2**31 else np.int64
+    flat_type: type[np.signedinteger] = np.int32 if n * c * hp * wp < 2**31 else np.int64
     offsets = np.array([i * dh * wp + j * dw for i in range(kh) for j in range(kw)], dtype=flat_type)
     corners = (np.arange(ho, dtype=flat_type)[:, None] * (sh * wp) + np.arange(wo, dtype=flat_type) * sw)
     grad = np.empty(x_shape, dtype=grad_out.dtype)
@@ -164,12 +174,15 @@ class SavedIndex:
     offsets of the maxima."""
 
     __slots__ = ("arguments", "index")
+    arguments: Arguments
+    index: np.ndarray
 
-    def __init__(self, arguments, index: np.ndarray):
+    def __init__(self, arguments: Arguments, index: np.ndarray) -> None:
         self.arguments, self.index = arguments, index
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
+def max_pool2d(x: np.ndarray, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1) -> np.ndarray:
     """Max pooling, as ``torch.nn.functional.max_pool2d`` (``ceil_mode=False``).
 
     Inputs:
@@ -181,21 +194,25 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
     Returns:
     - out: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1``.
     """
-    kernel, stride, pads, dilation, out_shape = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
-    return _max(x, kernel, stride, pads, dilation, out_shape, with_index=False)[0]
+    kernel, strides, pads, dilations, out_shape = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
+    return _max(x, kernel, strides, pads, dilations, out_shape, with_index=False)[0]
 
 
-def max_pool2d_saving(x, kernel_size, stride=None, padding=0, dilation=1, spare=None):
+def max_pool2d_saving(x: np.ndarray, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                      padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1,
+                      spare: object = None) -> tuple[np.ndarray, SavedIndex]:
     """:func:`max_pool2d` that also returns what its backward pass needs, ``(out, saved)`` (the
     offset of each window's maximum); ``max_pool2d_backward_saved(saved, grad_out, x)`` uses it
     instead of finding the maxima again (what ``nn.MaxPool2d`` does in training). ``spare`` is
     accepted for symmetry with ``conv2d_saving`` and not used."""
     arguments = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
     out, index = _max(x, *arguments, with_index=True)
+    assert index is not None  # with_index=True
     return out, SavedIndex(arguments, index)
 
 
-def max_pool2d_backward_saved(saved: SavedIndex, grad_out, x, *args, **kwargs):
+def max_pool2d_backward_saved(saved: SavedIndex, grad_out: np.ndarray, x: np.ndarray, *args: object,
+                              **kwargs: object) -> np.ndarray:
     """:func:`max_pool2d_backward` from the ``saved`` of :func:`max_pool2d_saving` (the pooling
     arguments after ``x`` are those ``saved`` was made with)."""
     kernel, stride, pads, dilation, out_shape = saved.arguments
@@ -203,7 +220,9 @@ def max_pool2d_backward_saved(saved: SavedIndex, grad_out, x, *args, **kwargs):
     return _max_backward(grad_out, saved.index, x.shape, kernel, stride, pads, dilation)
 
 
-def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1):
+def max_pool2d_backward(grad_out: np.ndarray, x: np.ndarray, kernel_size: int | tuple[int, int],
+                        stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+                        dilation: int | tuple[int, int] = 1) -> np.ndarray:
     """Gradient of :func:`max_pool2d` with respect to ``x``.
 
     Each window's upstream gradient goes to the window's maximum; when several elements tie,
@@ -216,13 +235,17 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilati
     Returns:
     - grad_x: ``(N, C, H, W)``.
     """
-    kernel, stride, pads, dilation, out_shape = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d_backward")
+    kernel, strides, pads, dilations, out_shape = _setup(
+        x, kernel_size, stride, padding, dilation, "max_pool2d_backward"
+    )
     _args.grad_out_array(grad_out, out_shape, x)
-    index = _max(x, kernel, stride, pads, dilation, out_shape, with_index=True)[1]
-    return _max_backward(grad_out, index, x.shape, kernel, stride, pads, dilation)
+    index = _max(x, kernel, strides, pads, dilations, out_shape, with_index=True)[1]
+    assert index is not None  # with_index=True
+    return _max_backward(grad_out, index, x.shape, kernel, strides, pads, dilations)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
+def avg_pool2d(x: np.ndarray, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               padding: int | tuple[int, int] = 0) -> np.ndarray:
     """Average pooling, as ``torch.nn.functional.avg_pool2d`` with its defaults
     (``ceil_mode=False``, ``count_include_pad=True``: padded zeros count in the average).
 
@@ -234,13 +257,13 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     Returns:
     - out: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2*pH - kH) / sH) + 1``.
     """
-    kernel, stride, pads, dilation, out_shape = _setup(x, kernel_size, stride, padding, 1, "avg_pool2d")
+    kernel, strides, pads, dilations, out_shape = _setup(x, kernel_size, stride, padding, 1, "avg_pool2d")
     out = np.empty(out_shape, dtype=x.dtype)
     scale = x.dtype.type(1.0 / (kernel[0] * kernel[1]))
 
     def part(lo: int, hi: int) -> None:
         xp, acc = pad(x[lo:hi], pads), out[lo:hi]
-        for k, window in enumerate(_grids(kernel, stride, dilation, out_shape[2:])):
+        for k, window in enumerate(_grids(kernel, strides, dilations, out_shape[2:])):
             if k == 0:
                 acc[...] = xp[(slice(None), slice(None), *window)]
             else:
@@ -251,7 +274,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     return out
 
 
-def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
+def avg_pool2d_backward(grad_out: np.ndarray, x: np.ndarray, kernel_size: int | tuple[int, int],
+                        stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0) -> np.ndarray:
     """Gradient of :func:`avg_pool2d` with respect to ``x``: every element of a window gets
     ``grad_out / (kH * kW)``; overlapping windows add.
 
@@ -262,11 +286,11 @@ def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
     Returns:
     - grad_x: ``(N, C, H, W)``.
     """
-    kernel, stride, pads, dilation, out_shape = _setup(x, kernel_size, stride, padding, 1, "avg_pool2d_backward")
+    kernel, strides, pads, dilations, out_shape = _setup(x, kernel_size, stride, padding, 1, "avg_pool2d_backward")
     _args.grad_out_array(grad_out, out_shape, x)
     scale = grad_out.dtype.type(1.0 / (kernel[0] * kernel[1]))
 
-    def share(k, lo, hi, out):
+    def share(k: int, lo: int, hi: int, out: np.ndarray) -> None:
         np.multiply(grad_out[lo:hi], scale, out=out)
 
-    return _scatter(grad_out, x.shape, kernel, stride, pads, dilation, share)
+    return _scatter(grad_out, x.shape, kernel, strides, pads, dilations, share)

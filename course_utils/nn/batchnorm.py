@@ -7,9 +7,14 @@ Each channel is normalised over the batch and both spatial axes, then scaled and
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from course_utils.nn.module import Module, Parameter
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 _AXES = (0, 2, 3)  # everything but the channel axis of (N, C, H, W)
 
@@ -18,7 +23,8 @@ def _per_channel(v: np.ndarray) -> np.ndarray:
     return v.reshape(1, -1, 1, 1)
 
 
-def batch_norm2d(x, weight, bias, mean=None, var=None, eps=1e-5):
+def batch_norm2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, mean: np.ndarray | None = None,
+                 var: np.ndarray | None = None, eps: float = 1e-5) -> np.ndarray:
     """Normalise each channel of ``x``, then scale by ``weight`` and shift by ``bias``.
 
     ``y = weight * (x - mean) / sqrt(var + eps) + bias`` per channel ``c``.
@@ -41,13 +47,15 @@ def batch_norm2d(x, weight, bias, mean=None, var=None, eps=1e-5):
         raise ValueError(f"x must be a 4-D array (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
     if (mean is None) != (var is None):
         raise ValueError("mean and var must be given together (evaluation) or both be None (training)")
-    if mean is None:
+    if mean is None or var is None:  # both None (checked above): training mode
         mean, var = x.mean(axis=_AXES), x.var(axis=_AXES)
     x_hat = (x - _per_channel(mean)) / np.sqrt(_per_channel(var) + eps)
     return _per_channel(weight) * x_hat + _per_channel(bias)
 
 
-def batch_norm2d_backward(grad_out, x, weight, bias, mean=None, var=None, eps=1e-5):
+def batch_norm2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray,
+                          mean: np.ndarray | None = None, var: np.ndarray | None = None,
+                          eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of ``batch_norm2d`` (same arguments, after ``grad_out``).
 
     With ``mean`` and ``var`` given they are constants and ``grad_x = grad_out * weight / sqrt(var + eps)``.
@@ -67,8 +75,10 @@ def batch_norm2d_backward(grad_out, x, weight, bias, mean=None, var=None, eps=1e
     """
     if grad_out.shape != x.shape:
         raise ValueError(f"grad_out must have x's shape {x.shape}, got {grad_out.shape}")
+    if (mean is None) != (var is None):
+        raise ValueError("mean and var must be given together (evaluation) or both be None (training)")
     training = mean is None
-    if training:
+    if mean is None or var is None:  # both None (checked above): training mode
         mean, var = x.mean(axis=_AXES), x.var(axis=_AXES)
     inv_std = 1.0 / np.sqrt(_per_channel(var) + eps)
     x_hat = (x - _per_channel(mean)) * inv_std
@@ -105,7 +115,8 @@ class BatchNorm2d(Module):
         Start at zeros and ones; not parameters (no gradient).
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *,
+                 dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
             raise ValueError(f"num_features must be a positive int, got {num_features!r}")
@@ -118,8 +129,9 @@ class BatchNorm2d(Module):
         self.bias = Parameter(np.zeros(num_features, dtype=dtype))
         self.running_mean = np.zeros(num_features, dtype=dtype)
         self.running_var = np.ones(num_features, dtype=dtype)
-        self.x = None
-        self.stats = None
+        self.x: np.ndarray | None = None
+        # the (mean, var) that forward normalised with: (None, None) for the batch's own (training mode)
+        self.stats: tuple[np.ndarray | None, np.ndarray | None] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` ``(N, C, H, W)`` -> ``(N, C, H, W)``."""
@@ -138,13 +150,14 @@ class BatchNorm2d(Module):
             self.stats = (None, None)
         else:
             self.stats = (self.running_mean.copy(), self.running_var.copy())
-        return batch_norm2d(self.x, self.weight.data, self.bias.data, *self.stats, eps=self.eps)
+        mean, var = self.stats
+        return batch_norm2d(self.x, self.weight.data, self.bias.data, mean, var, eps=self.eps)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``grad_out`` ``(N, C, H, W)`` -> ``grad_x`` ``(N, C, H, W)``; accumulates weight/bias grads."""
-        x = self._cached("x")
+        x, (mean, var) = self._cached("x"), self._cached("stats")
         grad_x, grad_weight, grad_bias = batch_norm2d_backward(
-            grad_out, x, self.weight.data, self.bias.data, *self.stats, eps=self.eps
+            grad_out, x, self.weight.data, self.bias.data, mean, var, eps=self.eps
         )
         self.weight.accumulate(grad_weight)
         self.bias.accumulate(grad_bias)

@@ -17,6 +17,8 @@ biases start at zero.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,14 +27,18 @@ from course_utils.functional import conv as _conv
 from course_utils.functional import pool as _pool
 from course_utils.nn.module import Module, Parameter
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+_Op = Callable[..., Any]
 # op name -> (op, op_backward, the op keeping what its backward needs, the backward using it)
-_SAVING = {
+_SAVING: dict[str, tuple[_Op, _Op, _Op, _Op]] = {
     "conv2d": (F.conv2d, F.conv2d_backward, _conv.conv2d_saving, _conv.conv2d_backward_saved),
     "max_pool2d": (F.max_pool2d, F.max_pool2d_backward, _pool.max_pool2d_saving, _pool.max_pool2d_backward_saved),
 }
 
 
-def _forward(layer: Module, op: str, *args, **kwargs) -> np.ndarray:
+def _forward(layer: _Convolution | MaxPool2d, op: str, *args: Any, **kwargs: Any) -> np.ndarray:
     """``F.<op>(*args, **kwargs)``, looked up now. In training mode, while ``F.<op>`` is the original
     op, the layer keeps (in ``layer.saved``) what ``<op>_backward`` would otherwise recompute; the
     memory the last backward pass used up (``layer.spare``) is reused for it."""
@@ -45,19 +51,19 @@ def _forward(layer: Module, op: str, *args, **kwargs) -> np.ndarray:
     return function(*args, **kwargs)
 
 
-def _backward(layer: Module, op: str, grad_out: np.ndarray, *args, **kwargs):
+def _backward(layer: _Convolution | MaxPool2d, op: str, grad_out: np.ndarray, *args: Any, **kwargs: Any) -> Any:
     """``F.<op>_backward(grad_out, *args, **kwargs)``, from what the forward pass kept if it kept
-    anything (used once, then released)."""
+    anything (used once, then released): ``grad_x`` or a tuple of gradients, as ``F.<op>_backward``."""
     function, saving = getattr(F, op + "_backward"), _SAVING.get(op)
     saved, layer.saved = getattr(layer, "saved", None), None
-    if saved is not None and function is saving[1]:
+    if saved is not None and saving is not None and function is saving[1]:
         grads = saving[3](saved, grad_out, *args, **kwargs)
         layer.spare = saved
         return grads
     return function(grad_out, *args, **kwargs)
 
 
-def _pair(value, name: str, *, minimum: int) -> tuple[int, int]:
+def _pair(value: int | tuple[int, int], name: str, *, minimum: int) -> tuple[int, int]:
     """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``; raise if not two ints ``>= minimum``."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else value
     if (
@@ -70,13 +76,13 @@ def _pair(value, name: str, *, minimum: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def _positive_int(value, name: str) -> int:
+def _positive_int(value: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
 
 
-def _channels(in_channels, out_channels, groups) -> tuple[int, int, int]:
+def _channels(in_channels: int, out_channels: int, groups: int) -> tuple[int, int, int]:
     c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
     groups = _positive_int(groups, "groups")
     if c_in % groups or c_out % groups:
@@ -84,14 +90,15 @@ def _channels(in_channels, out_channels, groups) -> tuple[int, int, int]:
     return c_in, c_out, groups
 
 
-def _he_normal(shape: tuple[int, ...], fan_in: int, rng, dtype) -> Parameter:
+def _he_normal(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator | None, dtype: DTypeLike) -> Parameter:
     rng = np.random.default_rng(0) if rng is None else rng
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return Parameter((rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(dtype))
 
 
-def _input(x, name: str, *, dtype=None, ndim: int | None = None, size: int | None = None) -> np.ndarray:
+def _input(x: np.ndarray, name: str, *, dtype: DTypeLike | None = None, ndim: int | None = None,
+           size: int | None = None) -> np.ndarray:
     """``x`` as an array of ``dtype`` (if given); check its number of dimensions and ``x.shape[1]``."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: x must be a numpy.ndarray, got {type(x).__name__}")
@@ -105,16 +112,21 @@ def _input(x, name: str, *, dtype=None, ndim: int | None = None, size: int | Non
 class _Weighted(Module):
     """A layer with a ``weight`` Parameter and an optional ``bias`` Parameter (None without bias)."""
 
+    weight: Parameter
+    bias: Parameter | None
+    x: np.ndarray | None  # the input of the last forward pass
+
     def _bias_data(self) -> np.ndarray | None:
         return None if self.bias is None else self.bias.data
 
     def _accumulate(self, grad_weight: np.ndarray, grad_bias: np.ndarray | None) -> None:
         self.weight.accumulate(grad_weight)
         if self.bias is not None:
+            assert grad_bias is not None  # a backward op given a bias returns its gradient
             self.bias.accumulate(grad_bias)
 
 
-def _conv_repr(layer, extras: dict) -> str:
+def _conv_repr(layer: _Convolution, extras: dict[str, tuple[object, object]]) -> str:
     text = f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}, stride={layer.stride}"
     for key, (value, default) in extras.items():
         if value != default:
@@ -130,6 +142,17 @@ class _Convolution(_Weighted):
     """
 
     _op = ""
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    # in training mode, what the forward pass kept for the backward pass, and the memory it used up
+    saved: _conv.Saved | None
+    spare: _conv.Saved | None
+
+    def _args(self) -> dict[str, Any]:
+        """The op's keyword arguments after ``x, weight, bias``."""
+        raise NotImplementedError
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``."""
@@ -174,8 +197,10 @@ class Conv2d(_Convolution):
 
     _op = "conv2d"
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, *, rng=None, dtype=np.float32):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True, *,
+                 rng: np.random.Generator | None = None, dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.groups = _channels(in_channels, out_channels, groups)
         self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
@@ -188,7 +213,7 @@ class Conv2d(_Convolution):
         self.bias = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
         self.x = self.saved = self.spare = None
 
-    def _args(self) -> dict:
+    def _args(self) -> dict[str, Any]:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
 
     def extra_repr(self) -> str:
@@ -222,8 +247,11 @@ class ConvTranspose2d(_Convolution):
 
     _op = "conv_transpose2d"
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, *, rng=None, dtype=np.float32):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 output_padding: int | tuple[int, int] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple[int, int] = 1, *, rng: np.random.Generator | None = None,
+                 dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.groups = _channels(in_channels, out_channels, groups)
         self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
@@ -237,7 +265,7 @@ class ConvTranspose2d(_Convolution):
         self.bias = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
         self.x = None
 
-    def _args(self) -> dict:
+    def _args(self) -> dict[str, Any]:
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
                     groups=self.groups, dilation=self.dilation)
 
@@ -265,7 +293,8 @@ class Linear(_Weighted):
     x: ``(*, in_features)`` -> y: ``(*, out_features)`` (usually ``(N, in_features)`` -> ``(N, out_features)``).
     """
 
-    def __init__(self, in_features, out_features, bias=True, *, rng=None, dtype=np.float32):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 rng: np.random.Generator | None = None, dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features")
         self.out_features = _positive_int(out_features, "out_features")
@@ -312,7 +341,13 @@ class MaxPool2d(Module):
     ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    x: np.ndarray | None  # the input of the last forward pass
+    # in training mode, what the forward pass kept for the backward pass, and the memory it used up
+    saved: _pool.SavedIndex | None
+    spare: _pool.SavedIndex | None
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
@@ -354,7 +389,8 @@ class AvgPool2d(Module):
     ``H_out = floor((H + 2 * pH - kH) / sH) + 1`` (likewise ``W_out``).
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
@@ -362,7 +398,7 @@ class AvgPool2d(Module):
         for name in ("kernel_size", "stride"):
             _pair(getattr(self, name), name, minimum=1)
         _pair(padding, "padding", minimum=0)
-        self.x = None
+        self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``."""
@@ -380,9 +416,9 @@ class AvgPool2d(Module):
 class ReLU(Module):
     """``y = max(x, 0)`` elementwise; any shape."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.x = None
+        self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = _input(x, "ReLU")
@@ -396,9 +432,9 @@ class ReLU(Module):
 class Flatten(Module):
     """Flatten all but the batch dimension: ``(N, d1, d2, ...)`` -> ``(N, d1 * d2 * ...)``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.shape = None
+        self.shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = _input(x, "Flatten")

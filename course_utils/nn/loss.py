@@ -21,15 +21,17 @@ class CrossEntropyLoss(Module):
     logits: ``(N, K)`` float; targets: ``(N,)`` int in ``[0, K)``; loss: float; grad_logits: ``(N, K)``.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.logits = None
-        self.targets = None
+        self.logits: np.ndarray | None = None
+        self.targets: np.ndarray | None = None
 
-    def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
+    # A loss takes the targets too and returns a number, unlike a layer's forward(x) and backward(grad_out)
+    # (as torch.nn.CrossEntropyLoss does): it ends a model and never sits inside a Sequential.
+    def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:  # type: ignore[override]
         self.logits, self.targets = logits, targets
         return float(F.cross_entropy(logits, targets))
 
-    def backward(self, grad_out: float = 1.0) -> np.ndarray:
+    def backward(self, grad_out: float = 1.0) -> np.ndarray:  # type: ignore[override]
         """``grad_out`` (the gradient of the final objective with respect to the loss, 1 by default) -> ``(N, K)``."""
-        return F.cross_entropy_backward(grad_out, self._cached("logits"), self.targets)
+        return F.cross_entropy_backward(grad_out, self._cached("logits"), self._cached("targets"))

@@ -9,6 +9,7 @@ call ``zero_grad()`` before each backward pass).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class Parameter:
         The accumulated gradient; None until the first backward pass and after ``zero_grad()``.
     """
 
-    def __init__(self, data: np.ndarray, requires_grad: bool = True):
+    def __init__(self, data: np.ndarray, requires_grad: bool = True) -> None:
         if not isinstance(data, np.ndarray):
             raise TypeError(f"data must be a numpy.ndarray, got {type(data).__name__}")
         self.data = data
@@ -64,7 +65,7 @@ class Module:
     ``repr`` find them by walking the attributes in the order they were set.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.training = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -73,7 +74,7 @@ class Module:
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -122,7 +123,7 @@ class Module:
             lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
         return "\n".join(lines) + "\n)"
 
-    def _cached(self, name: str):
+    def _cached(self, name: str) -> Any:
         """The value that the last ``forward`` cached under ``name``; raise if there was none."""
         value = getattr(self, name, None)
         if value is None:
@@ -137,7 +138,7 @@ class Sequential(Module):
     and can be indexed: ``model[0]``, ``len(model)``.
     """
 
-    def __init__(self, *modules: Module):
+    def __init__(self, *modules: Module) -> None:
         super().__init__()
         for index, module in enumerate(modules):
             if not isinstance(module, Module):

@@ -7,6 +7,9 @@ Weight decay ``wd`` is L2 regularisation added to the gradient, ``g = grad + wd 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from course_utils.nn.module import Parameter
@@ -15,7 +18,7 @@ from course_utils.nn.module import Parameter
 class Optimizer:
     """Base class: keeps the parameters and a state dict per parameter."""
 
-    def __init__(self, params, lr: float, weight_decay: float):
+    def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float) -> None:
         self.params = list(params)
         for index, parameter in enumerate(self.params):
             if not isinstance(parameter, Parameter):
@@ -28,7 +31,7 @@ class Optimizer:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
         self.lr = lr
         self.weight_decay = weight_decay
-        self.state: list[dict] = [{} for _ in self.params]
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to None."""
@@ -42,7 +45,7 @@ class Optimizer:
                 grad = parameter.grad + self.weight_decay * parameter.data if self.weight_decay else parameter.grad
                 parameter.data -= self._update(grad, state).astype(parameter.data.dtype, copy=False)
 
-    def _update(self, grad: np.ndarray, state: dict) -> np.ndarray:
+    def _update(self, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         """The amount to subtract from a parameter whose (decayed) gradient is ``grad``."""
         raise NotImplementedError
 
@@ -61,13 +64,14 @@ class SGD(Optimizer):
     weight_decay : float
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = momentum
 
-    def _update(self, grad, state):
+    def _update(self, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.momentum:
             state["momentum_buffer"] = (
                 grad.copy() if "momentum_buffer" not in state else self.momentum * state["momentum_buffer"] + grad
@@ -93,7 +97,8 @@ class Adam(Optimizer):
     weight_decay : float
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
@@ -102,7 +107,7 @@ class Adam(Optimizer):
         self.betas = tuple(betas)
         self.eps = eps
 
-    def _update(self, grad, state):
+    def _update(self, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         b1, b2 = self.betas
         if not state:
             state.update(step=0, m=np.zeros_like(grad), v=np.zeros_like(grad))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -10,6 +11,10 @@ from tqdm.auto import tqdm
 
 from course_utils.nn.module import Module
 from course_utils.plots import new_figure
+
+if TYPE_CHECKING:
+    from course_utils.nn.loss import CrossEntropyLoss
+    from course_utils.nn.optim import Optimizer
 
 
 @dataclass
@@ -43,7 +48,7 @@ class History:
         return figure
 
 
-def _check_data(X, y, name: str) -> None:
+def _check_data(X: np.ndarray, y: np.ndarray, name: str) -> None:
     if not isinstance(X, np.ndarray) or not isinstance(y, np.ndarray):
         raise TypeError(f"{name} must be a pair of numpy arrays (X, y), got ({type(X).__name__}, {type(y).__name__})")
     if X.ndim < 1 or y.ndim != 1 or len(X) != len(y) or len(y) == 0:
@@ -52,7 +57,7 @@ def _check_data(X, y, name: str) -> None:
         )
 
 
-def _batches(n: int, batch_size: int):
+def _batches(n: int, batch_size: int) -> range:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     return range(0, n, batch_size)
@@ -67,7 +72,8 @@ def predict(model: Module, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.concatenate([model(X[i:i + batch_size]) for i in _batches(len(X), batch_size)])
 
 
-def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 256, loss_fn=None) -> tuple[float, float]:
+def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 256,
+             loss_fn: CrossEntropyLoss | None = None) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``X`` ``(N, ...)`` with labels ``y`` ``(N,)``, in evaluation mode.
 
     ``loss_fn`` defaults to ``CrossEntropyLoss()``. Returns ``(loss, accuracy)``, accuracy in [0, 1].
@@ -80,7 +86,8 @@ def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 256,
     return float(loss), float(np.mean(logits.argmax(axis=1) == y))
 
 
-def fit(model: Module, loss_fn, optimizer, train, val=None, *, epochs: int = 10, batch_size: int = 64,
+def fit(model: Module, loss_fn: CrossEntropyLoss, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray],
+        val: tuple[np.ndarray, np.ndarray] | None = None, *, epochs: int = 10, batch_size: int = 64,
         seed: int = 0, progress: bool = True) -> History:
     """Train ``model`` with mini-batch gradient descent and return its ``History``.
 
