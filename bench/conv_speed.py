@@ -18,6 +18,7 @@ Run: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/conv_speed.py``
 native kernel; the table says which kernel ran) on a quiet machine. Options: ``--threads 1 2``,
 ``--repeat 7``. Prints a Markdown table for the README.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,7 @@ def worker(side: str, threads: int, repeat: int) -> dict:
 
         threadpool_limits(threads, user_api="blas")
         blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        result["blas"] = ", ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')} kernel)"
-                                   for i in blas)
+        result["blas"] = ", ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')} kernel)" for i in blas)
         a = rng.standard_normal((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
         result["gemm_gflops"] = 2 * GEMM_SIZE**3 / median_ms(lambda: a @ a, repeat) / 1e6
         result["numpy"] = np.__version__
@@ -145,8 +145,9 @@ def worker(side: str, threads: int, repeat: int) -> dict:
 def run_worker(script: str, side: str, threads: int, *arguments: str) -> dict | None:
     """Run ``script --worker side --threads T arguments`` in its own process with T threads; return
     the JSON it prints (None when the side is torch and PyTorch is not installed)."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
+    env = dict(
+        os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
+    )
     command = [sys.executable, script, "--worker", side, "--threads", str(threads), *arguments]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -172,8 +173,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="run the pair of workers this many times; report each time's median over the rounds")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the pair of workers this many times; report each time's median over the rounds",
+    )
     parser.add_argument("--worker", choices=["ours", "torch"], help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.worker:
@@ -181,15 +186,21 @@ def main() -> None:
         return
     load_before = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
     repeat = ("--repeat", str(options.repeat))
-    rounds = [{t: (run_worker(__file__, "ours", t, *repeat), run_worker(__file__, "torch", t, *repeat))
-               for t in options.threads} for _ in range(options.rounds)]
+    rounds = [
+        {
+            t: (run_worker(__file__, "ours", t, *repeat), run_worker(__file__, "torch", t, *repeat))
+            for t in options.threads
+        }
+        for _ in range(options.rounds)
+    ]
     runs = {t: tuple(merge([r[t][side] for r in rounds]) for side in (0, 1)) for t in options.threads}
     load_after = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
     ours_any, torch_any = runs[options.threads[0]]
     flops = {label: conv_flops(shape, c_out, k, s, p, d) for label, shape, c_out, k, s, p, d in CONV_CONFIGS}
     print(
         f"Forward + backward, float32, median of {options.repeat} after warm-up"
-        f"{f' (then the median over {options.rounds} rounds)' if options.rounds > 1 else ''}, each side in its own process; "
+        f"{f' (then the median over {options.rounds} rounds)' if options.rounds > 1 else ''}, "
+        "each side in its own process; "
         f"NumPy {ours_any['numpy']} with {ours_any['blas']}; "
         f"{'PyTorch ' + torch_any['torch'] if torch_any else 'PyTorch not installed'}; "
         f"{os.cpu_count()} CPUs; load average {' '.join(load_before)} before, {' '.join(load_after)} after.\n"
@@ -197,8 +208,10 @@ def main() -> None:
         + ", ".join(f"{runs[t][0]['gemm_gflops']:.0f} GFLOP/s at {t} thread(s)" for t in options.threads)
         + ". '% of matmul' is the convolution's flops / time / that throughput.\n"
     )
-    head = "| config |" + "".join(f" ours ms ({t}T) | torch ms ({t}T) | ratio ({t}T) | % of matmul ({t}T) "
-                                  f"| stateless ms ({t}T) |" for t in options.threads)
+    head = "| config |" + "".join(
+        f" ours ms ({t}T) | torch ms ({t}T) | ratio ({t}T) | % of matmul ({t}T) | stateless ms ({t}T) |"
+        for t in options.threads
+    )
     print(head)
     print("|---|" + "---:|" * 5 * len(options.threads))
     labels = list(ours_any["times"])
@@ -209,17 +222,22 @@ def main() -> None:
             mine = ours["times"][label]
             other = ref["times"][label] if ref else None
             ratio = "n/a" if other is None else f"{mine / other:.2f}"
-            share = (f"{100 * flops[label] / (mine / 1000) / (ours['gemm_gflops'] * 1e9):.0f}%"
-                     if label in flops else "n/a")
-            row += (f" {mine:.2f} | {'n/a' if other is None else f'{other:.2f}'} | {ratio} | {share} "
-                    f"| {ours['stateless'][label]:.2f} |")
+            share = (
+                f"{100 * flops[label] / (mine / 1000) / (ours['gemm_gflops'] * 1e9):.0f}%" if label in flops else "n/a"
+            )
+            row += (
+                f" {mine:.2f} | {'n/a' if other is None else f'{other:.2f}'} | {ratio} | {share} "
+                f"| {ours['stateless'][label]:.2f} |"
+            )
         print(row)
     for t in options.threads:
         ours, ref = runs[t]
         if ref:
             ratios = sorted(ours["times"][k] / ref["times"][k] for k in labels if k in flops)
-            print(f"\n{t} thread(s): convolution ratios median {statistics.median(ratios):.2f}, max {ratios[-1]:.2f}; "
-                  f"pooling max {max(ours['times'][k] / ref['times'][k] for k in labels if k not in flops):.2f}")
+            print(
+                f"\n{t} thread(s): convolution ratios median {statistics.median(ratios):.2f}, max {ratios[-1]:.2f}; "
+                f"pooling max {max(ours['times'][k] / ref['times'][k] for k in labels if k not in flops):.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ kernel, run one cell that imports NumPy and matplotlib, shut it down), alternati
 not jailed, and prints the median of each and their difference.
 A benchmark, not a test: the numbers depend on the machine and its load.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,15 +44,33 @@ from course_utils.instructor.release import assignments as all_assignments  # no
 def execute_once(notebook: Path) -> float:
     nb = nbformat.read(notebook, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+    ).execute()
     return time.perf_counter() - start
 
 
 def grade(batch: Path, course_dir: Path, workers: int, sandbox: bool = True) -> float:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "course_utils.instructor.cli", "grade", str(batch), "--source", str(REPO / "solutions"), "--course-dir",
-                             str(course_dir), "--workers", str(workers), "--no-progress",
-                             *([] if sandbox else ["--no-sandbox"])], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "course_utils.instructor.cli",
+            "grade",
+            str(batch),
+            "--source",
+            str(REPO / "solutions"),
+            "--course-dir",
+            str(course_dir),
+            "--workers",
+            str(workers),
+            "--no-progress",
+            *([] if sandbox else ["--no-sandbox"]),
+        ],
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     if result.returncode:
         sys.exit(f"course grade failed:\n{result.stdout}\n{result.stderr}")
@@ -102,8 +121,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=4)
     parser.add_argument("--assignments", nargs="*", default=all_assignments(REPO))
-    parser.add_argument("--kernel-starts", type=int, default=10,
-                        help="kernel round trips per mode for the sandbox's own cost (0: skip)")
+    parser.add_argument(
+        "--kernel-starts", type=int, default=10, help="kernel round trips per mode for the sandbox's own cost (0: skip)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grading-speed-") as scratch:
         scratch = Path(scratch)
@@ -121,19 +141,25 @@ def main() -> None:
         timing = {"off": grade(batch, scratch / "course-off", 1, sandbox=False) / n}
         timing.update({w: grade(batch, scratch / f"course-{w}", w) / n for w in (1, 2)})
     plain = sum(floor.values()) / len(floor)
-    print(f"{n} submissions ({args.students} students x {len(args.assignments)} assignments: "
-          f"{', '.join(args.assignments)})")
+    print(
+        f"{n} submissions ({args.students} students x {len(args.assignments)} assignments: "
+        f"{', '.join(args.assignments)})"
+    )
     print("| | seconds per submission |\n|---|---|")
     print(f"| executing the notebook once (nbclient, mean over assignments) | {plain:.1f} |")
     print(f"| `course grade --workers 1 --no-sandbox` | {timing['off']:.1f} |")
     print(f"| `course grade --workers 1` (sandbox) | {timing[1]:.1f} |")
     print(f"| `course grade --workers 2` (sandbox) | {timing[2]:.1f} |")
-    print(f"| grading overhead per notebook (1 worker, no sandbox, minus plain execution) | {timing['off'] - plain:.1f} |")
+    print(
+        f"| grading overhead per notebook (1 worker, no sandbox, minus plain execution) | {timing['off'] - plain:.1f} |"
+    )
     print(f"| the sandbox's cost per notebook (1 worker, sandbox minus no sandbox) | {timing[1] - timing['off']:.2f} |")
     if cost:
-        print(f"\nkernel round trip (start, one cell importing NumPy and matplotlib, shutdown), median of "
-              f"{args.kernel_starts}, alternating: {cost['off']:.2f} s without the sandbox, {cost['on']:.2f} s "
-              f"in it: the sandbox adds {cost['on'] - cost['off']:.2f} s per notebook")
+        print(
+            f"\nkernel round trip (start, one cell importing NumPy and matplotlib, shutdown), median of "
+            f"{args.kernel_starts}, alternating: {cost['off']:.2f} s without the sandbox, {cost['on']:.2f} s "
+            f"in it: the sandbox adds {cost['on'] - cost['off']:.2f} s per notebook"
+        )
     for assignment, seconds in floor.items():
         print(f"  plain execution of {assignment}: {seconds:.1f} s")
 

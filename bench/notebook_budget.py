@@ -20,6 +20,7 @@ notebook runs N times: the table shows the fastest time (the least disturbed by 
 processes) and the largest peak. This is a benchmark, not a timed test: run it on a quiet
 machine (``make bench``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,12 @@ def peak_rss(pid: int) -> int:
 def execute(path: Path) -> Run:
     """Run the notebook at ``path`` once in a fresh one-thread kernel; measure it."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     client.reset_execution_trackers()
     error, peak = None, 0
     start = time.perf_counter()
@@ -91,8 +96,12 @@ def execute(path: Path) -> Run:
 def measure(path: Path, repeat: int) -> Run:
     runs = [execute(path) for _ in range(repeat)]
     failed = next((run for run in runs if run.error), None)
-    return Run(path.stem, min(run.seconds for run in runs), max(run.peak_bytes for run in runs),
-               failed.error if failed else None)
+    return Run(
+        path.stem,
+        min(run.seconds for run in runs),
+        max(run.peak_bytes for run in runs),
+        failed.error if failed else None,
+    )
 
 
 def table(runs: list[Run]) -> str:
@@ -102,8 +111,10 @@ def table(runs: list[Run]) -> str:
         rows.append(f"| {run.name} | {run.seconds:.1f} | {run.peak_bytes / 1e6:.0f} | {verdict} |")
     total = sum(run.seconds for run in runs)
     largest = max((run.peak_bytes for run in runs), default=0)
-    rows.append(f"| **course** ({len(runs)} notebooks) | {total:.1f} in total | {largest / 1e6:.0f} at most | "
-                f"{'yes' if all(run.within_budget for run in runs) else '**no**'} |")
+    rows.append(
+        f"| **course** ({len(runs)} notebooks) | {total:.1f} in total | {largest / 1e6:.0f} at most | "
+        f"{'yes' if all(run.within_budget for run in runs) else '**no**'} |"
+    )
     return "\n".join(rows)
 
 
@@ -112,12 +123,17 @@ def machine() -> str:
 
     cpu = platform.processor() or platform.machine()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
-    return (f"one thread per kernel; {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"NumPy {numpy.__version__}; {time.strftime('%Y-%m-%d')}")
+    return (
+        f"one thread per kernel; {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"NumPy {numpy.__version__}; {time.strftime('%Y-%m-%d')}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,11 +152,17 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for path in paths:
         run = measure(path.resolve(), args.repeat)
-        print(f"{run.name}: {run.seconds:.1f} s, {run.peak_bytes / 1e6:.0f} MB"
-              + (f", error: {run.error}" if run.error else ""), file=sys.stderr, flush=True)
+        print(
+            f"{run.name}: {run.seconds:.1f} s, {run.peak_bytes / 1e6:.0f} MB"
+            + (f", error: {run.error}" if run.error else ""),
+            file=sys.stderr,
+            flush=True,
+        )
         runs.append(run)
-    report = (f"{table(runs)}\n\nBudget per notebook: {BUDGET_SECONDS:.0f} s and {BUDGET_BYTES / 1e9:.0f} GB. "
-              f"Measured with `make bench`: {machine()}.")
+    report = (
+        f"{table(runs)}\n\nBudget per notebook: {BUDGET_SECONDS:.0f} s and {BUDGET_BYTES / 1e9:.0f} GB. "
+        f"Measured with `make bench`: {machine()}."
+    )
     print(report)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ Run: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/train_step.py``
 ``--threads 1 2``, ``--batch 32``, ``--steps 200``). ``PYTHONPATH=<older checkout>`` measures an
 older course_utils the same way.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,9 +52,16 @@ def ours(threads: int, batch: int, steps: int) -> dict:
 
     def network():
         r = __import__("numpy").random.default_rng(0)
-        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, rng=r), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(16, 32, 3, padding=1, rng=r), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(32 * 2 * 2, 10, rng=r))
+        model = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1, rng=r),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1, rng=r),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 2 * 2, 10, rng=r),
+        )
         loss_fn, optimizer = nn.CrossEntropyLoss(), nn.Adam(model.parameters(), lr=3e-3)
 
         def step(X, y):
@@ -92,9 +100,16 @@ def torch_side(threads: int, batch: int, steps: int) -> dict:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     tn = torch.nn
-    model = tn.Sequential(tn.Conv2d(1, 16, 3, padding=1), tn.ReLU(), tn.MaxPool2d(2),
-                          tn.Conv2d(16, 32, 3, padding=1), tn.ReLU(), tn.MaxPool2d(2),
-                          tn.Flatten(), tn.Linear(32 * 2 * 2, 10))
+    model = tn.Sequential(
+        tn.Conv2d(1, 16, 3, padding=1),
+        tn.ReLU(),
+        tn.MaxPool2d(2),
+        tn.Conv2d(16, 32, 3, padding=1),
+        tn.ReLU(),
+        tn.MaxPool2d(2),
+        tn.Flatten(),
+        tn.Linear(32 * 2 * 2, 10),
+    )
     loss_fn, optimizer = tn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=3e-3)
 
     def step(X, y):
@@ -126,8 +141,10 @@ def main() -> None:
         print(json.dumps(side(options.threads[0], options.batch, options.steps)))
         return
     load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
-    print(f"Notebook 07's CNN, one training step (Adam), batch {options.batch}, float32, median of "
-          f"{options.steps} steps after 20; load average {' '.join(load)}.\n")
+    print(
+        f"Notebook 07's CNN, one training step (Adam), batch {options.batch}, float32, median of "
+        f"{options.steps} steps after 20; load average {' '.join(load)}.\n"
+    )
     print("| threads | ours ms | torch ms | ratio | ours peak memory of a step (KiB) |")
     print("|---:|---:|---:|---:|---:|")
     sizes = ("--batch", str(options.batch), "--steps", str(options.steps))

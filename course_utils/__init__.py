@@ -3,7 +3,8 @@
 Modules, one idea each:
 
 - ``course_utils.data``: load the images and datasets shipped inside the package (``course_utils/data/``).
-- ``course_utils.functional``: NumPy conv1d/conv2d/conv_transpose2d, pooling, relu, linear, cross_entropy and their backward passes.
+- ``course_utils.functional``: NumPy conv1d/conv2d/conv_transpose2d, pooling, relu, linear, cross_entropy
+  and their backward passes.
 - ``course_utils.grading``: checks used by the notebooks' graded test cells.
 - ``course_utils.gradcheck``: central-difference gradients, relative error, ``check_gradients``.
 - ``course_utils.nn``: layers with forward/backward, BatchNorm2d, loss, SGD/Adam, ``fit``.

@@ -13,6 +13,7 @@ of CS231n's gradient-check notes, and names the worst element when they disagree
 Work in float64: with float32, rounding (about 1e-7 relative) divided by ``2 h`` swamps the
 estimate, so these functions refuse anything else.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -63,8 +64,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     return grad
 
 
-def numerical_gradient_op(op: Callable[[np.ndarray], np.ndarray], x: np.ndarray, grad_out: np.ndarray,
-                          h: float = 1e-6) -> np.ndarray:
+def numerical_gradient_op(
+    op: Callable[[np.ndarray], np.ndarray], x: np.ndarray, grad_out: np.ndarray, h: float = 1e-6
+) -> np.ndarray:
     """Central-difference gradient of ``sum(op(x) * grad_out)`` with respect to ``x``.
 
     This is the vector-Jacobian product that a backward pass computes, so compare it with
@@ -133,12 +135,15 @@ class GradientReport:
 
     def __str__(self) -> str:
         verdict = "OK" if self.passed else "MISMATCH"
-        return (f"{self.name}: {verdict}, max relative error {self.error:.2e} (tol {self.tol:.0e}) "
-                f"at index {self.index}: analytic {self.analytic:.6g}, numeric {self.numeric:.6g}")
+        return (
+            f"{self.name}: {verdict}, max relative error {self.error:.2e} (tol {self.tol:.0e}) "
+            f"at index {self.index}: analytic {self.analytic:.6g}, numeric {self.numeric:.6g}"
+        )
 
 
-def check_gradients(analytic: np.ndarray, numeric: np.ndarray, *, name: str = "gradient",
-                    tol: float = 1e-6) -> GradientReport:
+def check_gradients(
+    analytic: np.ndarray, numeric: np.ndarray, *, name: str = "gradient", tol: float = 1e-6
+) -> GradientReport:
     """Compare an analytic gradient with a numerical one; raise if they disagree.
 
     Parameters
@@ -171,6 +176,8 @@ def check_gradients(analytic: np.ndarray, numeric: np.ndarray, *, name: str = "g
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), a.shape))
     report = GradientReport(name, float(errors[index]), index, float(a[index]), float(b[index]), tol)
     if not report.passed:  # a short first line (nbgrader's Validate cuts lines at 90 columns), then the report
-        raise CheckFailure(f"expected {report.numeric:.6g} at {index}, got {report.analytic:.6g}\n"
-                             f"  in {report}\n  (expected: the numerical gradient; got: the analytic one)")
+        raise CheckFailure(
+            f"expected {report.numeric:.6g} at {index}, got {report.analytic:.6g}\n"
+            f"  in {report}\n  (expected: the numerical gradient; got: the analytic one)"
+        )
     return report

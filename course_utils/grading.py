@@ -18,14 +18,18 @@ monkeypatches ``np.allclose`` or ``np.testing`` does not change the verdict.
 outright (``np.convolve``, ``scipy.signal``, ``course_utils.functional``) for
 the duration of a test.
 """
+
 from __future__ import annotations
 
 import builtins
 import importlib
 import sys
 from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # Bound at import time: see the module docstring.
 _ndarray = np.ndarray
@@ -39,8 +43,23 @@ _array2string = np.array2string
 _issubdtype = np.issubdtype
 _type = builtins.type
 _isinstance = builtins.isinstance
-_INTEGER_TYPES = frozenset({int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
-                            np.intc, np.uintc, np.longlong, np.ulonglong})
+_INTEGER_TYPES = frozenset(
+    {
+        int,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.intc,
+        np.uintc,
+        np.longlong,
+        np.ulonglong,
+    }
+)
 _FLOAT_TYPES = frozenset({float, np.float16, np.float32, np.float64, np.longdouble})
 
 
@@ -55,7 +74,7 @@ class CheckFailure(AssertionError):
     """
 
     def _render_traceback_(self) -> list[str]:
-        from IPython import get_ipython   # only ever called by IPython
+        from IPython import get_ipython  # only ever called by IPython
 
         tb, kept = self.__traceback__, None
         while tb is not None:
@@ -90,11 +109,11 @@ def _show(array: np.ndarray) -> str:
     return _array2string(array, precision=4, threshold=_PRINTED, separator=", ")
 
 
-def _num(value) -> str:
+def _num(value: object) -> str:
     return format(value, ".6g") if _isinstance(value, (float, np.floating)) else repr(value)
 
 
-def _brief(value) -> str:
+def _brief(value: Any) -> str:
     """A short description of a returned value for a first line: an array by its shape, else its repr cut."""
     if _isinstance(value, _ndarray):
         return f"an array of shape {value.shape}"
@@ -120,8 +139,8 @@ def _where(wrong: np.ndarray) -> str:
 
 
 def check_array(
-    got,
-    expected,
+    got: Any,
+    expected: ArrayLike,
     *,
     name: str = "result",
     rtol: float = 1e-6,
@@ -153,8 +172,11 @@ def check_array(
     __tracebackhide__ = True
     expected = _asarray(expected)
     if _type(got) is not _ndarray:
-        raise _fail(f"expected an ndarray of shape {expected.shape}, got {_type(got).__name__}", name,
-                    *(["  hint: wrap it with np.array(...)"] if _isinstance(got, (list, tuple)) else [])) from None
+        raise _fail(
+            f"expected an ndarray of shape {expected.shape}, got {_type(got).__name__}",
+            name,
+            *(["  hint: wrap it with np.array(...)"] if _isinstance(got, (list, tuple)) else []),
+        ) from None
     if got.shape != expected.shape:
         raise _fail(f"expected shape {expected.shape}, got shape {got.shape}", name) from None
     if got.dtype.kind not in dtype_kind:
@@ -171,10 +193,15 @@ def check_array(
         error = _abs(got.astype(np.float64) - expected.astype(np.float64))
         error[~_isfinite(error)] = np.inf
         worst = tuple(int(i) for i in _unravel(int(_argmax(error)), got.shape))
-        first = (f"{n_wrong} of {got.size} values wrong; at {worst}: expected {_num(expected[worst].item())}, "
-                 f"got {_num(got[worst].item())}")
+        first = (
+            f"{n_wrong} of {got.size} values wrong; at {worst}: expected {_num(expected[worst].item())}, "
+            f"got {_num(got[worst].item())}"
+        )
         if len(first) > 74:
-            first = f"{n_wrong} of {got.size} values wrong; expected {_num(expected[worst].item())}, got {_num(got[worst].item())}"
+            first = (
+                f"{n_wrong} of {got.size} values wrong; expected {_num(expected[worst].item())}, "
+                f"got {_num(got[worst].item())}"
+            )
         details = [f"  the worst at index {worst}, shape {got.shape}"]
         if got.size <= _PRINTED:
             details += [f"expected:\n{_show(expected)}", f"got:\n{_show(got)}"]
@@ -183,7 +210,7 @@ def check_array(
         raise _fail(first, name, *details) from None
 
 
-def check_scalar(got, expected, *, name: str = "result", rtol: float = 1e-9, atol: float = 0.0) -> None:
+def check_scalar(got: Any, expected: float, *, name: str = "result", rtol: float = 1e-9, atol: float = 0.0) -> None:
     """Assert that ``got`` is a Python or NumPy number equal to ``expected``.
 
     An ``int`` is expected when ``expected`` is an ``int`` (a ``bool`` or ``float`` is
@@ -203,38 +230,47 @@ def check_scalar(got, expected, *, name: str = "result", rtol: float = 1e-9, ato
         raise _fail(f"expected {float(expected)!r}, got {float(got)!r}", name) from None
 
 
-def check_raises(exception: type[BaseException], func: Callable, *args, name: str | None = None,
-                 mentions: tuple[str, ...] = (), **kwargs) -> None:
+def check_raises(
+    exception: type[BaseException],
+    func: Callable[..., object],
+    *args: Any,
+    name: str | None = None,
+    mentions: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> None:
     """Assert that ``func(*args, **kwargs)`` raises ``exception`` (or a subclass of it).
 
     ``mentions``: texts the error's message must contain (e.g. ``("3", "5")`` for lengths 3 and 5,
     ``("(2, 3)", "(3,)")`` for two shapes), where the exercise asks for a message that names them.
     """
     __tracebackhide__ = True
-    label = name or getattr(func, "__name__", "the call")
+    label = name or str(getattr(func, "__name__", "the call"))
     try:
         result = func(*args, **kwargs)
     except exception as error:
         missing = [text for text in mentions if text not in str(error)]
         if missing:
-            raise _fail(f"expected a message naming {' and '.join(mentions)}, got another", label,
-                        f"  the message: {str(error)!r:.200}") from None
+            raise _fail(
+                f"expected a message naming {' and '.join(mentions)}, got another",
+                label,
+                f"  the message: {str(error)!r:.200}",
+            ) from None
         return
     except ForbiddenCallError:
         raise
-    except Exception as error:  # noqa: BLE001 (the message names what was raised instead)
-        raise _fail(f"expected {exception.__name__}, got {_type(error).__name__}", label,
-                    f"  {_type(error).__name__}: {error}") from None
-    raise _fail(f"expected {exception.__name__} to be raised, got {_brief(result)}", label,
-                f"  it returned {result!r:.200}") from None
+    except Exception as error:
+        raise _fail(
+            f"expected {exception.__name__}, got {_type(error).__name__}", label, f"  {_type(error).__name__}: {error}"
+        ) from None
+    raise _fail(
+        f"expected {exception.__name__} to be raised, got {_brief(result)}", label, f"  it returned {result!r:.200}"
+    ) from None
 
 
-def _raiser(qualified: str) -> Callable:
-    def forbidden_call(*args, **kwargs):
+def _raiser(qualified: str) -> Callable[..., object]:
+    def forbidden_call(*args: object, **kwargs: object) -> object:
         __tracebackhide__ = True
-        raise ForbiddenCallError(
-            f"{qualified} is not allowed in this exercise: the point is to write it yourself"
-        )
+        raise ForbiddenCallError(f"{qualified} is not allowed in this exercise: the point is to write it yourself")
 
     return forbidden_call
 
@@ -313,10 +349,15 @@ class _Forbidden:
         for namespace, key, value in self._aliases:
             namespace[key] = value
 
-    def __exit__(self, kind, error, traceback) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> Literal[False]:
         __tracebackhide__ = True
         self._restore()
         if _isinstance(error, Exception) and not _isinstance(error, (AssertionError, NotImplementedError)):
-            raise _fail(f"expected a result, got {_type(error).__name__} from your code (traceback above)",
-                        "the with-block of this test", f"  {_type(error).__name__}: {str(error):.300}") from error
+            raise _fail(
+                f"expected a result, got {_type(error).__name__} from your code (traceback above)",
+                "the with-block of this test",
+                f"  {_type(error).__name__}: {str(error):.300}",
+            ) from error
         return False

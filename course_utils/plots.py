@@ -16,6 +16,7 @@ Colour conventions: images in grey (``cmap="gray"``); kernels and filters, whose
 a sign, in a diverging map centred on zero (red positive, blue negative); feature maps in
 ``viridis``.
 """
+
 from __future__ import annotations
 
 import math
@@ -97,6 +98,14 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     return ax
 
 
+def _figure_of(ax: Axes) -> Figure:
+    """The (root) figure ``ax`` is drawn in."""
+    figure = ax.get_figure(root=True)
+    if figure is None:
+        raise ValueError("the axes belong to no figure")
+    return figure
+
+
 def _grid(n: int, ncols: int, size: float, title: str | None) -> tuple[Figure, list[Axes]]:
     """A figure with ``n`` tiles in rows of ``ncols`` (spare tiles hidden), ticks off."""
     if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
@@ -117,8 +126,16 @@ def _symmetric_limit(values: np.ndarray) -> float:
     return limit if limit > 0 else 1.0
 
 
-def show_image(image: np.ndarray, *, ax: Axes | None = None, title: str | None = None, cmap: str = "gray",
-               vmin: float | None = None, vmax: float | None = None, colorbar: bool = False) -> Figure:
+def show_image(
+    image: np.ndarray,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "gray",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar: bool = False,
+) -> Figure:
     """Draw one image.
 
     Parameters
@@ -145,11 +162,12 @@ def show_image(image: np.ndarray, *, ax: Axes | None = None, title: str | None =
         ax.set_title(title)
     if colorbar:
         ax.figure.colorbar(shown, ax=ax, shrink=0.8)
-    return ax.figure
+    return _figure_of(ax)
 
 
-def show_images(images, *, titles=None, ncols: int = 8, cmap: str = "gray", size: float = 1.6,
-                title: str | None = None) -> Figure:
+def show_images(
+    images, *, titles=None, ncols: int = 8, cmap: str = "gray", size: float = 1.6, title: str | None = None
+) -> Figure:
     """Draw several images in a grid, each with its own grey range.
 
     Parameters
@@ -177,8 +195,15 @@ def show_images(images, *, titles=None, ncols: int = 8, cmap: str = "gray", size
     return figure
 
 
-def show_kernel(kernel: np.ndarray, *, ax: Axes | None = None, title: str | None = None,
-                annotate: bool | None = None, cmap: str = "RdBu_r", fmt: str = ".2g") -> Figure:
+def show_kernel(
+    kernel: np.ndarray,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    annotate: bool | None = None,
+    cmap: str = "RdBu_r",
+    fmt: str = ".2g",
+) -> Figure:
     """Draw a 2-D kernel as coloured cells centred on zero, with its values written in them.
 
     Parameters
@@ -210,11 +235,12 @@ def show_kernel(kernel: np.ndarray, *, ax: Axes | None = None, title: str | None
             ax.text(j, i, format(float(value), fmt), ha="center", va="center", color=colour, fontsize=9)
     if title:
         ax.set_title(title)
-    return ax.figure
+    return _figure_of(ax)
 
 
-def show_feature_maps(maps: np.ndarray, *, ncols: int = 8, title: str | None = None, cmap: str = "viridis",
-                      size: float = 1.6) -> Figure:
+def show_feature_maps(
+    maps: np.ndarray, *, ncols: int = 8, title: str | None = None, cmap: str = "viridis", size: float = 1.6
+) -> Figure:
     """Draw each channel of one layer's output as a tile labelled with its channel index.
 
     Parameters
@@ -239,8 +265,9 @@ def show_feature_maps(maps: np.ndarray, *, ncols: int = 8, title: str | None = N
     return figure
 
 
-def show_filters(weight: np.ndarray, *, ncols: int = 8, title: str | None = None, cmap: str = "RdBu_r",
-                 size: float = 1.2) -> Figure:
+def show_filters(
+    weight: np.ndarray, *, ncols: int = 8, title: str | None = None, cmap: str = "RdBu_r", size: float = 1.2
+) -> Figure:
     """Draw a convolution layer's filters.
 
     Three layouts, by the number of input channels ``C_in``:
@@ -276,8 +303,10 @@ def show_filters(weight: np.ndarray, *, ncols: int = 8, title: str | None = None
         tiles = [(ax, weight[index, 0], str(index)) for index, ax in enumerate(axes)]
     else:
         figure, axes = _grid(c_out * c_in, c_in, size, title)
-        tiles = [(ax, weight[index // c_in, index % c_in], f"{index // c_in},{index % c_in}")
-                 for index, ax in enumerate(axes)]
+        tiles = [
+            (ax, weight[index // c_in, index % c_in], f"{index // c_in},{index % c_in}")
+            for index, ax in enumerate(axes)
+        ]
     for ax, tile, label in tiles:
         ax.imshow(tile, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_title(label, fontsize=8)

@@ -6,6 +6,7 @@ carries a PNG of the figure for the current values, so a notebook executed
 headless (nbclient, nbgrader, nbconvert, GitHub's viewer) still shows a static
 figure, while JupyterLab, which prefers the widget view, shows the live one.
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,8 +52,9 @@ class InteractivePlot(widgets.VBox):
     ...                 alt=lambda sigma: f"A bell curve of width {sigma:.1f}.")
     """
 
-    def __init__(self, draw: Callable[..., Figure], controls: dict[str, widgets.ValueWidget], *,
-                 alt: str | Callable[..., str]):
+    def __init__(
+        self, draw: Callable[..., Figure], controls: dict[str, widgets.ValueWidget], *, alt: str | Callable[..., str]
+    ):
         self.draw = draw
         self.alt = alt
         self.controls = dict(controls)

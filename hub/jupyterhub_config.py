@@ -11,6 +11,7 @@ For a real class replace the authenticator (your institution's OAuth/LTI/LDAP) a
 (``KubeSpawner`` on Zero to JupyterHub, or ``LocalProcessSpawner`` with real Unix accounts):
 ``SimpleLocalProcessSpawner`` runs every user as the hub's own Unix user, with no isolation.
 """
+
 import os
 import sys
 from pathlib import Path
@@ -41,9 +42,13 @@ c.Authenticator.allowed_users = {INSTRUCTOR, *STUDENTS}
 # The tests drive the hub through its REST API with this service's token (admin: start servers,
 # make tokens for users).
 c.JupyterHub.services = [{"name": "course-tests", "api_token": os.environ["COURSE_HUB_ADMIN_TOKEN"]}]
-c.JupyterHub.load_roles = [{"name": "course-tests", "services": ["course-tests"],
-                            "scopes": ["admin:users", "admin:servers", "tokens", "access:servers",
-                                       "read:users"]}]
+c.JupyterHub.load_roles = [
+    {
+        "name": "course-tests",
+        "services": ["course-tests"],
+        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users"],
+    }
+]
 
 # --- single-user servers ----------------------------------------------------------------------
 c.JupyterHub.spawner_class = "simple"
@@ -62,6 +67,8 @@ c.Spawner.environment = {
     "COURSE_INSTRUCTOR": INSTRUCTOR,
     "PATH": os.environ["PATH"],
     # one BLAS thread per student kernel
-    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
 }
 # Users who are idle are not culled here; a real hub runs jupyterhub-idle-culler.

@@ -18,6 +18,7 @@ password and an admin API token. ``stop`` stops, by process id, every single-use
 hub, the proxy and PostgreSQL, then removes ROOT if ``start`` created it. Without ``--root``,
 ``start`` records ROOT in ``artifacts/hub.json`` so that a bare ``stop``/``status`` finds it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,8 +102,9 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None,
     deadline = time.monotonic() + timeout
     while True:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n"
-                               + (log.read_text()[-3000:] if log else ""))
+            raise RuntimeError(
+                f"{process.args[0]} exited with {process.returncode}:\n" + (log.read_text()[-3000:] if log else "")
+            )
         try:
             with urllib.request.urlopen(url, timeout=5):
                 return
@@ -113,18 +115,21 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None,
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
             failure = error
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not answer in {timeout} s ({failure})"
-                               + (":\n" + log.read_text()[-3000:] if log else ""))
+            raise RuntimeError(
+                f"{url} did not answer in {timeout} s ({failure})" + (":\n" + log.read_text()[-3000:] if log else "")
+            )
         time.sleep(0.3)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
 
+
 def pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
-        raise SystemExit(f"hub: {name} not found under /usr/lib/postgresql: install Debian's postgresql "
-                         "(apt-get install postgresql)")
+        raise SystemExit(
+            f"hub: {name} not found under /usr/lib/postgresql: install Debian's postgresql (apt-get install postgresql)"
+        )
     return found[-1]
 
 
@@ -135,11 +140,16 @@ def pg_account() -> tuple[list[str], int, int]:
     try:
         entry = pwd.getpwnam(PG_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-                       check=True)
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER], check=True)
         entry = pwd.getpwnam(PG_USER)
-    prefix = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups",
-              "--inh-caps=-all", "--"]
+    prefix = [
+        "setpriv",
+        f"--reuid={entry.pw_uid}",
+        f"--regid={entry.pw_gid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--",
+    ]
     return prefix, entry.pw_uid, entry.pw_gid
 
 
@@ -157,9 +167,25 @@ def start_postgres(root: Path, state: dict) -> None:
     password_file.write_text(superuser_password + "\n")
     os.chown(password_file, uid, gid)
     os.chmod(password_file, 0o600)
-    made = subprocess.run([*prefix, pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--pwfile",
-                           str(password_file), "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
-                           "--encoding=UTF8", "--locale=C"], capture_output=True, text=True, cwd="/")
+    made = subprocess.run(
+        [
+            *prefix,
+            pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--pwfile",
+            str(password_file),
+            "--auth-local=scram-sha-256",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--locale=C",
+        ],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
     if made.returncode:
         raise RuntimeError(f"initdb failed ({made.returncode}):\n{made.stdout}\n{made.stderr}")
     password_file.unlink()
@@ -169,16 +195,37 @@ def start_postgres(root: Path, state: dict) -> None:
     os.chown(log, uid, gid)
     with log.open("a") as sink:
         process = subprocess.Popen(
-            [*prefix, pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
-             "-k", str(folder), "-c", "max_connections=60", "-c", "fsync=off", "-c", "full_page_writes=off"],
-            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, cwd="/")
+            [
+                *prefix,
+                pg_bin("postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-k",
+                str(folder),
+                "-c",
+                "max_connections=60",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd="/",
+        )
     # setpriv execs postgres: the pid is the postmaster's
     state["pids"]["postgres"] = process.pid
     write_state(root, state)
     env = {**os.environ, "PGPASSWORD": superuser_password}
     deadline = time.monotonic() + 60
-    while subprocess.run([pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"],
-                         capture_output=True).returncode:
+    while subprocess.run(
+        [pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"], capture_output=True
+    ).returncode:
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"PostgreSQL did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
@@ -193,6 +240,7 @@ def start_postgres(root: Path, state: dict) -> None:
 
 # --- proxy and hub --------------------------------------------------------------------------
 
+
 def start_proxy(root: Path, state: dict) -> None:
     if not CHP.exists():
         raise SystemExit(f"hub: {CHP} is missing: run `npm ci` in {HUB_DIR}")
@@ -203,10 +251,27 @@ def start_proxy(root: Path, state: dict) -> None:
     env = {**os.environ, "CONFIGPROXY_AUTH_TOKEN": state["proxy"]["auth_token"]}
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [str(CHP), "--ip", "127.0.0.1", "--port", str(port), "--api-ip", "127.0.0.1",
-             "--api-port", str(api_port), "--default-target", f"http://127.0.0.1:{state['hub_port']}",
-             "--error-target", f"http://127.0.0.1:{state['hub_port']}/hub/error"],
-            stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=root)
+            [
+                str(CHP),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--api-ip",
+                "127.0.0.1",
+                "--api-port",
+                str(api_port),
+                "--default-target",
+                f"http://127.0.0.1:{state['hub_port']}",
+                "--error-target",
+                f"http://127.0.0.1:{state['hub_port']}/hub/error",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            cwd=root,
+        )
     state["pids"]["proxy"] = process.pid
     state["url"] = f"http://127.0.0.1:{port}"
     write_state(root, state)
@@ -236,14 +301,19 @@ def start_hub(root: Path, state: dict) -> None:
     with log.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
-            stdout=sink, stderr=subprocess.STDOUT, env=hub_env(root, state), cwd=root / "hub",
-            start_new_session=True)
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=hub_env(root, state),
+            cwd=root / "hub",
+            start_new_session=True,
+        )
     state["pids"]["jupyterhub"] = process.pid
     write_state(root, state)
     wait_http(f"{state['url']}/hub/api/", 120, process, log)  # through the proxy: it routes /hub
 
 
 # --- state ----------------------------------------------------------------------------------
+
 
 def write_state(root: Path, state: dict) -> None:
     path = root / "state.json"
@@ -270,10 +340,15 @@ def start(root: Path | None) -> dict:
         (root / name).mkdir()
     os.chmod(root / "exchange", 0o777)
     state = {
-        "root": str(root), "remove_root": created, "course_id": COURSE_ID,
-        "instructor": INSTRUCTOR, "students": STUDENTS,
-        "exchange": str(root / "exchange"), "home": str(root / "home"),
-        "password": secrets.token_urlsafe(12), "admin_token": secrets.token_hex(32),
+        "root": str(root),
+        "remove_root": created,
+        "course_id": COURSE_ID,
+        "instructor": INSTRUCTOR,
+        "students": STUDENTS,
+        "exchange": str(root / "exchange"),
+        "home": str(root / "home"),
+        "password": secrets.token_urlsafe(12),
+        "admin_token": secrets.token_hex(32),
         "pids": {},
     }
     write_state(root, state)
@@ -298,8 +373,9 @@ def single_user_pids(root: Path) -> dict[str, int]:
     pids = {}
     try:
         with sqlite3.connect(database) as db:
-            rows = db.execute("SELECT users.name, spawners.state FROM spawners JOIN users "
-                              "ON spawners.user_id = users.id").fetchall()
+            rows = db.execute(
+                "SELECT users.name, spawners.state FROM spawners JOIN users ON spawners.user_id = users.id"
+            ).fetchall()
     except sqlite3.Error:
         return {}
     for name, blob in rows:
@@ -338,15 +414,17 @@ def status(root: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["start", "stop", "status"])
     parser.add_argument("--root", type=Path, help="the hub's folder (default: a new temporary folder)")
     args = parser.parse_args(argv)
     if args.command == "start":
         state = start(args.root.resolve() if args.root else None)
-        print(f"hub: {state['url']}/hub/login (users {INSTRUCTOR}, {', '.join(STUDENTS)}; "
-              f"password {state['password']})")
+        print(
+            f"hub: {state['url']}/hub/login (users {INSTRUCTOR}, {', '.join(STUDENTS)}; password {state['password']})"
+        )
         print(f"hub: gradebook {state['db_url']}")
         stop_command = "python hub/run.py stop" + (f" --root {state['root']}" if args.root else "")
         print(f"hub: state in {state['root']}/state.json; stop with `{stop_command}` (or `make hub HUB=stop`)")

@@ -11,6 +11,7 @@
   ``window.jupyterapp`` (JupyterLab's ``--expose-app-in-browser``, the hook JupyterLab's own
   UI tests use): cell outputs come from the notebook model, renderings from the DOM.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
 ]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 # Scratch notebooks the browser may save (solved copies for Validate): inside the served
@@ -50,10 +56,8 @@ MAX_SHOT_HEIGHT = 16000
 # screenshotted; no news pop-up and no requests to the internet.
 LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
-        "windowingMode": "none", "scrollPastEnd": False},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none", "scrollPastEnd": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/extensionmanager-extension/plugin.jupyterlab-settings": {"enabled": False},
 }
 
@@ -70,8 +74,7 @@ def require_chromium() -> Path:
 
 def launch_chromium(playwright):
     """Headless Chromium with a fresh profile (Playwright gives each launch a new user-data-dir)."""
-    return playwright.chromium.launch(executable_path=str(require_chromium()), headless=True,
-                                      args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(executable_path=str(require_chromium()), headless=True, args=CHROMIUM_ARGS)
 
 
 def _free_port() -> int:
@@ -93,21 +96,40 @@ class LabServer:
     def start(cls, scratch: Path, timeout: float = 120.0) -> LabServer:
         """Start ``make lab`` (its command line, run directly so its pid is the server's)."""
         token, port = secrets.token_hex(16), _free_port()
-        folders = {name: scratch / name for name in
-                   ("runtime", "config", "settings", "workspaces", "ipython", "checkpoints")}
+        folders = {
+            name: scratch / name for name in ("runtime", "config", "settings", "workspaces", "ipython", "checkpoints")
+        }
         # Opening a notebook makes JupyterLab save a first checkpoint: keep those out of the
         # repository (FileCheckpoints mirrors the served tree under its own root_dir).
-        flags = (f"--no-browser --ip=127.0.0.1 --IdentityProvider.token={token} --expose-app-in-browser "
-                 f"--FileCheckpoints.root_dir={folders['checkpoints']}")
+        flags = (
+            f"--no-browser --ip=127.0.0.1 --IdentityProvider.token={token} --expose-app-in-browser "
+            f"--FileCheckpoints.root_dir={folders['checkpoints']}"
+        )
         venv = Path(sys.prefix)
         # -o: never rebuild the environment from inside a test; VENV: this interpreter's.
         dry_run = subprocess.run(
-            ["make", "--no-print-directory", "-s", "-n", "-C", str(REPO), "-o", f"{venv}/.installed",
-             "lab", f"VENV={venv}", f"PORT={port}", f"LAB_FLAGS={flags}"],
-            capture_output=True, text=True, check=True,
+            [
+                "make",
+                "--no-print-directory",
+                "-s",
+                "-n",
+                "-C",
+                str(REPO),
+                "-o",
+                f"{venv}/.installed",
+                "lab",
+                f"VENV={venv}",
+                f"PORT={port}",
+                f"LAB_FLAGS={flags}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         lines = [line for line in dry_run.stdout.splitlines() if line.strip()]
-        assert len(lines) == 1 and " lab " in lines[0], f"expected one `jupyter lab` command from `make -n lab`:\n{dry_run.stdout}"
+        assert len(lines) == 1 and " lab " in lines[0], (
+            f"expected one `jupyter lab` command from `make -n lab`:\n{dry_run.stdout}"
+        )
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         for name, values in LAB_SETTINGS.items():
@@ -125,8 +147,9 @@ class LabServer:
         }
         log = scratch / "jupyterlab.log"
         with log.open("w") as sink:
-            process = subprocess.Popen(shlex.split(lines[0]), cwd=REPO, env=env, stdout=sink,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                shlex.split(lines[0]), cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            )
         server = cls(process, port, token, log)
         deadline = time.monotonic() + timeout
         while True:
@@ -135,10 +158,12 @@ class LabServer:
             try:
                 server.api("GET", "status")
                 return server
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError) as error:
                 if time.monotonic() > deadline:
                     server.stop()
-                    raise RuntimeError(f"JupyterLab did not answer in {timeout} s:\n{log.read_text()[-3000:]}")
+                    raise RuntimeError(
+                        f"JupyterLab did not answer in {timeout} s:\n{log.read_text()[-3000:]}"
+                    ) from error
                 time.sleep(0.5)
 
     @property
@@ -151,8 +176,9 @@ class LabServer:
 
     def api(self, method: str, path: str):
         """Call the server's REST API; return the decoded JSON (or None)."""
-        request = urllib.request.Request(f"{self.base}/api/{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.base}/api/{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -304,14 +330,18 @@ def notebook_cells(page) -> list[Cell]:
 def wait_for_rendering(page, timeout_ms: int = 30_000) -> None:
     """Wait until every image has loaded and every widget view has rendered (or give up quietly)."""
     try:
-        page.wait_for_function(f"""() => {{
+        page.wait_for_function(
+            f"""() => {{
           const node = {_PANEL}.content.node;
           const images = Array.from(node.querySelectorAll('img')).every(img => img.complete);
           const views = Array.from(node.querySelectorAll(
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]'));
           return images && views.every(v => v.querySelector('.jupyter-widgets') && !/Loading widget/.test(v.innerText));
-        }}""", timeout=timeout_ms, polling=250)
-    except Exception:  # noqa: BLE001 (the checks that follow say what did not render)
+        }}""",
+            timeout=timeout_ms,
+            polling=250,
+        )
+    except Exception:
         pass
 
 
@@ -379,9 +409,10 @@ def move_sliders(page, timeout_ms: int = 30_000) -> list[str]:
             return value, False  # at the end of its range: nothing was sent to the kernel
         page.wait_for_function(f"n => ({_IDLE_COUNT})() > n", arg=idle, timeout=timeout_ms, polling=100)
         try:  # the new output is rendered a moment after the kernel's idle message arrives
-            page.wait_for_function(same_figure if back else f"a => !({same_figure})(a)",
-                                   arg=[index, figure], timeout=1_500, polling=100)
-        except Exception:  # noqa: BLE001 (a timeout: the figure stayed as it was)
+            page.wait_for_function(
+                same_figure if back else f"a => !({same_figure})(a)", arg=[index, figure], timeout=1_500, polling=100
+            )
+        except Exception:
             pass
         return page.evaluate(_SLIDER_VIEW, [index])["value"], not page.evaluate(same_figure, [index, figure])
 
@@ -404,8 +435,9 @@ def move_sliders(page, timeout_ms: int = 30_000) -> list[str]:
         if not values:
             problems.append(f"slider {index} does not move (value {before['value']})")
         elif not redrawn:
-            problems.append(f"slider {index}: moved from {before['value']} to {' and '.join(values)} "
-                            "but its figure did not change")
+            problems.append(
+                f"slider {index}: moved from {before['value']} to {' and '.join(values)} but its figure did not change"
+            )
     return problems
 
 
@@ -464,7 +496,8 @@ def unexpected_errors(cells: list[Cell]) -> list[str]:
     """
     return [
         f"{cell.label}: {error_text(error)}"
-        for cell in cells for error in cell.errors
+        for cell in cells
+        for error in cell.errors
         if not cell.is_graded_test and "NotImplementedError" not in error_text(error) + error["traceback"]
     ]
 
@@ -472,17 +505,23 @@ def unexpected_errors(cells: list[Cell]) -> list[str]:
 def solved_copy(released: Path, solution: Path, dest: Path) -> Path:
     """Write ``released`` with each solution cell's source taken from ``solution`` (markers removed)."""
     stub = nbformat.read(released, as_version=4)
-    answers = {cell.metadata["nbgrader"]["grade_id"]: cell.source
-               for cell in nbformat.read(solution, as_version=4).cells
-               if cell.metadata.get("nbgrader", {}).get("solution")}
+    answers = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in nbformat.read(solution, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
     for cell in stub.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             assert meta["grade_id"] in answers, (
                 f"{released} has solution cell {meta['grade_id']!r} that {solution} lacks: "
-                "notebooks/ is stale, run `make release`")
-            cell.source = "\n".join(line for line in answers[meta["grade_id"]].splitlines()
-                                    if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+                "notebooks/ is stale, run `make release`"
+            )
+            cell.source = "\n".join(
+                line
+                for line in answers[meta["grade_id"]].splitlines()
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+            )
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(stub, dest)
     return dest

@@ -13,6 +13,7 @@ Colab cannot be reached from here, so the tests rebuild its situation on this ma
   wheel (``PIP_NO_INDEX``, ``PIP_FIND_LINKS``): the notebook's own set-up cell, unchanged, is what
   installs ``signals-to-convnets`` there, exactly as it does on Colab from PyPI.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,9 @@ def pins(names: list[str]) -> list[str]:
 
 
 def pip(python: Path, *args: str) -> None:
-    result = subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", *args],
-                            capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", *args], capture_output=True, text=True, timeout=1200
+    )
     if result.returncode:
         raise AssertionError(f"pip {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
@@ -75,16 +77,26 @@ def make_venv(folder: Path, *requirements: str) -> Path:
 
 def installed(python: Path) -> dict[str, str]:
     """The distributions installed in ``python``'s environment, name -> version."""
-    result = subprocess.run([str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
-                            capture_output=True, text=True, check=True, timeout=120)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return {entry["name"].lower(): entry["version"] for entry in json.loads(result.stdout)}
 
 
 def where_is(python: Path, module: str) -> str | None:
     """The file ``module`` imports from in ``python``'s environment (run outside the checkout), or None."""
-    result = subprocess.run([str(python), "-c", f"import {module}; print({module}.__file__)"], cwd="/",
-                            capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": "", "PYTHONNOUSERSITE": "1"})
+    result = subprocess.run(
+        [str(python), "-c", f"import {module}; print({module}.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": "", "PYTHONNOUSERSITE": "1"},
+    )
     return result.stdout.strip() if result.returncode == 0 else None
 
 
@@ -93,12 +105,23 @@ def colab_like_venv(folder: Path, wheel: Path) -> Path:
     python = make_venv(folder / "venv", *pins(COLAB_PREINSTALLED))
     spec = folder / "kernels" / KERNEL
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Colab-like", "language": "python",
-        "env": {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheel.parent), "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-                "PYTHONPATH": "", "PYTHONNOUSERSITE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
-    }))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Colab-like",
+                "language": "python",
+                "env": {
+                    "PIP_NO_INDEX": "1",
+                    "PIP_FIND_LINKS": str(wheel.parent),
+                    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                    "PYTHONPATH": "",
+                    "PYTHONNOUSERSITE": "1",
+                    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                },
+            }
+        )
+    )
     return python
 
 
@@ -110,10 +133,12 @@ def run_notebook(notebook: Path, folder: Path, scratch: Path, timeout: int = 600
     work = scratch / notebook.parent.name
     shutil.copytree(notebook.parent, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     nb = nbformat.read(work / notebook.name, as_version=4)
-    manager = AsyncKernelManager(kernel_name=KERNEL,
-                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(folder / "kernels")]))
-    client = NotebookClient(nb, km=manager, timeout=timeout, allow_errors=True,
-                            resources={"metadata": {"path": str(work)}})
+    manager = AsyncKernelManager(
+        kernel_name=KERNEL, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(folder / "kernels")])
+    )
+    client = NotebookClient(
+        nb, km=manager, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(work)}}
+    )
     try:
         client.execute()
     finally:  # nbclient does not shut down a kernel whose manager it did not create
@@ -124,6 +149,10 @@ def run_notebook(notebook: Path, folder: Path, scratch: Path, timeout: int = 600
 
 def errors(nb: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNode, str, str]]:
     """(index, cell, ename, evalue) of every error output."""
-    return [(index, cell, output.ename, output.evalue)
-            for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
-            for output in cell.outputs if output.output_type == "error"]
+    return [
+        (index, cell, output.ename, output.evalue)
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]

@@ -1,4 +1,5 @@
 """Shared fixtures: the repository's paths and one nbgrader round trip per assignment."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = assignments(REPO)
 
 sys.path.insert(0, str(REPO))
-from tools import notebook as notebook_tool  # noqa: E402  (tools/notebook.py)
+
 BIN = str(Path(sys.executable).parent)
 
 
@@ -35,8 +36,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from _pytest.nodeid import coerce_node_id
 
     for item in items:
-        groups = "_".join(sorted({str(mark.args[0]) if mark.args else str(mark.kwargs.get("name", "default"))
-                                  for mark in item.iter_markers("xdist_group")}))
+        groups = "_".join(
+            sorted(
+                {
+                    str(mark.args[0]) if mark.args else str(mark.kwargs.get("name", "default"))
+                    for mark in item.iter_markers("xdist_group")
+                }
+            )
+        )
         if groups and not item.nodeid.endswith(f"@{groups}"):
             item._id = coerce_node_id(f"{item.nodeid}@{groups}")
 
@@ -51,8 +58,7 @@ def per_assignment(names=ASSIGNMENTS):
 def nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run an nbgrader command with the environment's bin/ first on PATH (it calls alembic)."""
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode:
         raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -155,10 +161,14 @@ def colab_run(tmp_path_factory: pytest.TempPathFactory) -> ColabRun:
     wheel = colab_support.build_wheel(scratch)
     python = colab_support.colab_like_venv(scratch, wheel)
     before = colab_support.where_is(python, "course_utils")
-    releases = {name: colab_support.run_notebook(REPO / "notebooks" / name / f"{name}.ipynb", scratch,
-                                                 scratch / "releases") for name in ASSIGNMENTS}
-    solutions = {name: colab_support.run_notebook(REPO / "solutions" / name / f"{name}.ipynb", scratch,
-                                                  scratch / "solutions") for name in ASSIGNMENTS}
+    releases = {
+        name: colab_support.run_notebook(REPO / "notebooks" / name / f"{name}.ipynb", scratch, scratch / "releases")
+        for name in ASSIGNMENTS
+    }
+    solutions = {
+        name: colab_support.run_notebook(REPO / "solutions" / name / f"{name}.ipynb", scratch, scratch / "solutions")
+        for name in ASSIGNMENTS
+    }
     executed = scratch / "executed"
     executed.mkdir()
     for name, nb in solutions.items():

@@ -4,6 +4,7 @@ Direct loop definitions of each op, written from the formulas (one output pixel,
 input pixel, at a time) and sharing no code with course_utils.functional, plus a
 central-difference gradient for the numerical gradient checks.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,9 +28,12 @@ def conv2d_loop(x, w, b=None, stride=1, pads=((0, 0), (0, 0)), dilation=1, group
         g = o // per_group
         for r in range(ho):
             for c in range(wo):
-                window = xp[:, g * c_g : (g + 1) * c_g,
-                            r * sh : r * sh + dh * (kh - 1) + 1 : dh,
-                            c * sw : c * sw + dw * (kw - 1) + 1 : dw]
+                window = xp[
+                    :,
+                    g * c_g : (g + 1) * c_g,
+                    r * sh : r * sh + dh * (kh - 1) + 1 : dh,
+                    c * sw : c * sw + dw * (kw - 1) + 1 : dw,
+                ]
                 out[:, o, r, c] = (window * w[o]).sum(axis=(1, 2, 3))
     if b is not None:
         out += b[None, :, None, None]
@@ -41,8 +45,10 @@ def conv_transpose2d_loop(x, w, b=None, stride=1, padding=0, output_padding=0, g
     (sh, sw), (ph, pw), (oph, opw), (dh, dw) = pair(stride), pair(padding), pair(output_padding), pair(dilation)
     n, c_in, h, wd = x.shape
     _, c_out_g, kh, kw = w.shape
-    full = np.zeros((n, c_out_g * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oph,
-                     (wd - 1) * sw + dw * (kw - 1) + 1 + opw), dtype=x.dtype)
+    full = np.zeros(
+        (n, c_out_g * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oph, (wd - 1) * sw + dw * (kw - 1) + 1 + opw),
+        dtype=x.dtype,
+    )
     in_per_group = c_in // groups
     for c in range(c_in):
         g = c // in_per_group
@@ -137,9 +143,11 @@ def check_backward(op, op_backward, x, w, b, rng, atol=1e-7, **kwargs):
     g = rng.standard_normal(op(x, w, b, **kwargs).shape)
     grads = op_backward(g, x, w, b, **kwargs)
     f = lambda xx, ww, bb: (op(xx, ww, bb, **kwargs) * g).sum()  # noqa: E731
-    numeric = (numerical_gradient(lambda v: f(v, w, b), x),
-               numerical_gradient(lambda v: f(x, v, b), w),
-               numerical_gradient(lambda v: f(x, w, v), b))
+    numeric = (
+        numerical_gradient(lambda v: f(v, w, b), x),
+        numerical_gradient(lambda v: f(x, v, b), w),
+        numerical_gradient(lambda v: f(x, w, v), b),
+    )
     for name, got, expected in zip(("grad_x", "grad_weight", "grad_bias"), grads, numeric):
         np.testing.assert_allclose(got, expected, atol=atol, err_msg=name)
     assert op_backward(g, x, w, None, **kwargs)[2] is None

@@ -8,6 +8,7 @@ assignment-list API: ``/user/<name>/assignments/fetch|submit|fetch_feedback``; J
 contents API to save a notebook, as the editor does), and nbgrader commands run as the
 instructor in the instructor's home, with the environment a server of the hub gives them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -59,8 +60,12 @@ class Hub:
 
     def request(self, method: str, url: str, token: str, body=None, timeout: float = 120):
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(url, data=data, method=method, headers={
-            "Authorization": f"token {token}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url,
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 payload = response.read()
@@ -104,8 +109,9 @@ class Hub:
 
     def assignment_action(self, user: str, action: str, assignment: str) -> list[dict]:
         """Press Fetch / Submit / Fetch Feedback in the Assignments tab."""
-        answer = self.user_api(user, "POST", f"assignments/{action}", {
-            "course_id": self.state["course_id"], "assignment_id": assignment})
+        answer = self.user_api(
+            user, "POST", f"assignments/{action}", {"course_id": self.state["course_id"], "assignment_id": assignment}
+        )
         if not answer.get("success"):
             raise HubError(f"{action} {assignment} as {user} failed: {answer.get('value')}")
         return answer["value"]
@@ -116,8 +122,12 @@ class Hub:
 
     def save_notebook(self, user: str, path: str, notebook: nbformat.NotebookNode) -> None:
         """Save ``notebook`` at ``path`` in ``user``'s home through Jupyter's contents API (the editor's Save)."""
-        self.user_api(user, "PUT", f"api/contents/{urllib.parse.quote(path)}",
-                      {"type": "notebook", "format": "json", "content": notebook})
+        self.user_api(
+            user,
+            "PUT",
+            f"api/contents/{urllib.parse.quote(path)}",
+            {"type": "notebook", "format": "json", "content": notebook},
+        )
 
     # --- the instructor's terminal --------------------------------------------------------------
     def user_env(self, user: str) -> dict:
@@ -133,13 +143,28 @@ class Hub:
             "COURSE_INSTRUCTOR": self.state["instructor"],
         }
 
-    def run_as(self, user: str, args: list[str], cwd: Path, check: bool = True,
-               extra_env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
-        result = subprocess.run(args, cwd=cwd, env={**self.user_env(user), **(extra_env or {})},
-                                capture_output=True, text=True, timeout=timeout)
+    def run_as(
+        self,
+        user: str,
+        args: list[str],
+        cwd: Path,
+        check: bool = True,
+        extra_env: dict | None = None,
+        timeout: float = 900,
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            args,
+            cwd=cwd,
+            env={**self.user_env(user), **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and result.returncode:
-            raise HubError(f"{' '.join(map(str, args))} as {user} exited {result.returncode}:\n"
-                           f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+            raise HubError(
+                f"{' '.join(map(str, args))} as {user} exited {result.returncode}:\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
         return result
 
     def nbgrader(self, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -153,8 +178,13 @@ class Hub:
 
 def _run(command: str, root: Path, timeout: float) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    return subprocess.run([sys.executable, str(RUN), command, "--root", str(root)], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(RUN), command, "--root", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def require_hub_prerequisites() -> None:
@@ -172,8 +202,9 @@ def require_hub_prerequisites() -> None:
         missing.append("Node.js (apt-get install nodejs)")
     proxy = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
     if not proxy.exists() and shutil.which("npm") and shutil.which("node"):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HUB_DIR,
-                       capture_output=True, timeout=600)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HUB_DIR, capture_output=True, timeout=600
+        )
     if not proxy.exists():
         missing.append("configurable-http-proxy (npm ci in hub/)")
     if missing:

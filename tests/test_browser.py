@@ -18,6 +18,7 @@ and workspace, and shuts its kernel down afterwards.
 
 Skipped when ``/usr/bin/chromium`` is missing, unless ``CI=true`` (then they fail).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -92,8 +93,11 @@ def page(browser, lab):
 
     def watch(request):
         url = request.url.split("?")[0]
-        if "/api/contents/" in url and request.method != "GET" and not (
-                request.method == "POST" and url.endswith("/checkpoints")):
+        if (
+            "/api/contents/" in url
+            and request.method != "GET"
+            and not (request.method == "POST" and url.endswith("/checkpoints"))
+        ):
             page.writes.append(f"{request.method} {url}")
 
     page.on("request", watch)
@@ -160,8 +164,11 @@ def _released(name: str):
 
 def test_validate_button_reports_success_on_solved_copy(page, lab):
     released = _released(VALIDATED)
-    target = solved_copy(released, REPO / "solutions" / VALIDATED / f"{VALIDATED}.ipynb",
-                         SCRATCH / "validate-solved" / VALIDATED / released.name)
+    target = solved_copy(
+        released,
+        REPO / "solutions" / VALIDATED / f"{VALIDATED}.ipynb",
+        SCRATCH / "validate-solved" / VALIDATED / released.name,
+    )
     verdict = _press_validate(page, lab, target.relative_to(REPO).as_posix(), f"validate-solved-{VALIDATED}")
     assert verdict.startswith("success:") and "Success! Your notebook passes all the tests." in verdict, verdict
 
@@ -177,7 +184,7 @@ def test_validate_button_reports_failure_on_stub(page, lab):
 
 # A tiny notebook with an InteractivePlot whose figure follows the slider, and one whose
 # figure ignores it: the slider check must pass the first and catch the second.
-_WIDGET_CHECK = '''
+_WIDGET_CHECK = """
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from course_utils.widgets import InteractivePlot
@@ -187,7 +194,7 @@ def draw(width, follow=True):
     ax.bar([0], [width if follow else 1.0])
     ax.set_ylim(0, 5)
     return fig
-'''
+"""
 
 
 def _widget_notebook(name: str, follow: bool) -> str:
@@ -196,7 +203,8 @@ def _widget_notebook(name: str, follow: bool) -> str:
         nbformat.v4.new_code_cell(_WIDGET_CHECK),
         nbformat.v4.new_code_cell(
             f"InteractivePlot(lambda width: draw(width, follow={follow}), "
-            "{'width': widgets.IntSlider(2, min=1, max=4)}, alt=lambda width: f'A line of width {width}.')"),
+            "{'width': widgets.IntSlider(2, min=1, max=4)}, alt=lambda width: f'A line of width {width}.')"
+        ),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     path = SCRATCH / "widget-check" / f"{name}.ipynb"
@@ -225,8 +233,14 @@ def test_checks_see_unexpected_errors_and_broken_images(page, lab):
     """The checks above can fail: a stray NameError and a missing picture are caught."""
     nb = nbformat.v4.new_notebook()
     test_cell = nbformat.v4.new_code_cell("assert double(2) == 4")
-    test_cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 1,
-                                      "grade_id": "double_tests", "schema_version": 3}
+    test_cell.metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "points": 1,
+        "grade_id": "double_tests",
+        "schema_version": 3,
+    }
     nb.cells = [
         nbformat.v4.new_markdown_cell("# A stub\n\n![a picture that is not there](missing.png)"),
         nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\n\ndef double(x):\n    raise NotImplementedError()"),

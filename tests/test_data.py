@@ -1,4 +1,5 @@
 """course_utils.data loads its package data from anywhere and lists what exists; its README lists every file."""
+
 import re
 
 import numpy as np
@@ -36,8 +37,11 @@ def test_every_data_file_is_listed_with_source_and_licence():
     folder = data.data_dir()
     readme = (folder / "README.md").read_text()
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([^`]+)` \|.*$", readme, re.M)}
-    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*")
-             if p.is_file() and p.name not in ("README.md", "__init__.py") and "__pycache__" not in p.parts}
+    files = {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in ("README.md", "__init__.py") and "__pycache__" not in p.parts
+    }
     assert files == set(rows)
     for row in rows.values():
         assert row.count("|") >= 5, f"row needs what, source and licence: {row}"

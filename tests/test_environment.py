@@ -7,6 +7,7 @@
   dependency ``course_utils`` declares is pinned;
 - the README's Binder badge opens JupyterLab at the notebook ``make lab`` opens.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,12 +67,12 @@ def _environment_parts() -> tuple[list[str], dict[str, str]]:
 def test_environment_pins_equal_requirements():
     conda, pip = _environment_parts()
     expected = requirements()
-    assert pip == expected, (
-        "environment.yml's pip pins differ from requirements.txt; they should read:\n"
-        + "\n".join(f"      - {name}=={pin}" for name, pin in expected.items())
+    assert pip == expected, "environment.yml's pip pins differ from requirements.txt; they should read:\n" + "\n".join(
+        f"      - {name}=={pin}" for name, pin in expected.items()
     )
     assert sorted(conda) == ["pip", "python=3.11"], (
-        f"environment.yml should install only python=3.11 and pip from conda, got {conda}")
+        f"environment.yml should install only python=3.11 and pip from conda, got {conda}"
+    )
     assert environment()["channels"] == ["conda-forge"]
 
 
@@ -82,7 +83,8 @@ def test_environment_python_satisfies_the_package():
     minimum = re.fullmatch(r">=\s*(\d+)\.(\d+)", requires)
     assert minimum, f"pyproject.toml's requires-python {requires!r} is not of the form >=X.Y"
     assert tuple(map(int, binder.split("."))) >= (int(minimum[1]), int(minimum[2])), (
-        f"Binder's python={binder} does not satisfy requires-python {requires}")
+        f"Binder's python={binder} does not satisfy requires-python {requires}"
+    )
 
 
 def test_installed_versions_are_the_pins():
@@ -121,8 +123,10 @@ def readme() -> str:
 
 def test_binder_badge_opens_the_first_notebook_in_jupyterlab(readme):
     links = BINDER_LINK.findall(readme)
-    assert links, ("README.md has no Binder link; add the badge: [![Binder](https://mybinder.org/badge_logo.svg)]"
-                   "(https://mybinder.org/v2/gh/ORG/REPO/HEAD?urlpath=lab/tree/notebooks/00-start-here/00-start-here.ipynb)")
+    assert links, (
+        "README.md has no Binder link; add the badge: [![Binder](https://mybinder.org/badge_logo.svg)]"
+        "(https://mybinder.org/v2/gh/ORG/REPO/HEAD?urlpath=lab/tree/notebooks/00-start-here/00-start-here.ipynb)"
+    )
     start = re.search(r"^START\s*:?=\s*(\S+)", (REPO / "Makefile").read_text(), re.M)[1]
     for link in links:
         url = urlparse(link)
@@ -150,8 +154,13 @@ def test_budget_benchmark_measures_a_notebook_and_flags_overruns(tmp_path, capsy
 
     budget = _budget_module()
     path = tmp_path / "tiny.ipynb"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import os\nassert os.environ['OMP_NUM_THREADS'] == '1'\nblock = bytearray(200_000_000)")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import os\nassert os.environ['OMP_NUM_THREADS'] == '1'\nblock = bytearray(200_000_000)"
+            )
+        ]
+    )
     nbformat.write(nb, path)
 
     assert budget.main([str(path)]) == 0

@@ -1,15 +1,16 @@
 """conv1d and conv2d: forward against SciPy/NumPy and loop definitions, backward against
 central differences and the exact dot-product identity, over random shapes (hypothesis)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import scipy.signal
+from functional_reference import check_backward, conv2d_loop
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import functional as F
-from functional_reference import check_backward, conv2d_loop
 
 rng = np.random.default_rng(0)
 
@@ -18,12 +19,20 @@ def test_conv2d_matches_scipy_correlate():
     x = rng.standard_normal((2, 3, 9, 8))
     w = rng.standard_normal((4, 3, 3, 2))
     b = rng.standard_normal(4)
-    want = np.array([[sum(scipy.signal.correlate(x[n, c], w[o, c], mode="valid") for c in range(3)) + b[o]
-                      for o in range(4)] for n in range(2)])
+    want = np.array(
+        [
+            [sum(scipy.signal.correlate(x[n, c], w[o, c], mode="valid") for c in range(3)) + b[o] for o in range(4)]
+            for n in range(2)
+        ]
+    )
     np.testing.assert_allclose(F.conv2d(x, w, b), want, rtol=0, atol=1e-10)
     # padding=1 equals "full"-range correlation of the zero-padded image
-    want_pad = np.array([[sum(scipy.signal.correlate(np.pad(x[n, c], 1), w[o, c], mode="valid") for c in range(3))
-                          for o in range(4)] for n in range(2)])
+    want_pad = np.array(
+        [
+            [sum(scipy.signal.correlate(np.pad(x[n, c], 1), w[o, c], mode="valid") for c in range(3)) for o in range(4)]
+            for n in range(2)
+        ]
+    )
     np.testing.assert_allclose(F.conv2d(x, w, padding=1), want_pad, rtol=0, atol=1e-10)
 
 
@@ -31,8 +40,9 @@ def test_conv1d_matches_numpy_convolve():
     x = rng.standard_normal((2, 3, 17))
     w = rng.standard_normal((5, 3, 4))
     # np.convolve flips the kernel: correlation is convolution with the reversed kernel
-    want = np.array([[sum(np.convolve(x[n, c], w[o, c, ::-1], mode="valid") for c in range(3))
-                      for o in range(5)] for n in range(2)])
+    want = np.array(
+        [[sum(np.convolve(x[n, c], w[o, c, ::-1], mode="valid") for c in range(3)) for o in range(5)] for n in range(2)]
+    )
     got = F.conv1d(x, w)
     assert got.shape == (2, 5, 14)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
@@ -48,22 +58,33 @@ def test_same_padding_keeps_the_size_and_pads_extra_on_the_bottom_right(kernel, 
     got = F.conv2d(x, w, padding="same", dilation=dilation)
     assert got.shape == (1, 3, 7, 8)
     np.testing.assert_allclose(got, conv2d_loop(x, w, pads=pads, dilation=dilation), rtol=0, atol=1e-10)
-    np.testing.assert_array_equal(F.conv2d(x, w, padding="valid", dilation=dilation),
-                                  F.conv2d(x, w, padding=0, dilation=dilation))
+    np.testing.assert_array_equal(
+        F.conv2d(x, w, padding="valid", dilation=dilation), F.conv2d(x, w, padding=0, dilation=dilation)
+    )
 
 
-@pytest.mark.parametrize("kwargs, pads", [
-    (dict(stride=2, padding=3, dilation=2, groups=2), (3, 3)),
-    (dict(padding="same", dilation=3), (3, 3)),
-    (dict(padding="same", dilation=1, groups=2), (1, 1)),
-])
+@pytest.mark.parametrize(
+    "kwargs, pads",
+    [
+        (dict(stride=2, padding=3, dilation=2, groups=2), (3, 3)),
+        (dict(padding="same", dilation=3), (3, 3)),
+        (dict(padding="same", dilation=1, groups=2), (1, 1)),
+    ],
+)
 def test_conv1d_matches_the_loop_definition_on_a_height_one_image(kwargs, pads):
     groups = kwargs.get("groups", 1)
     x = rng.standard_normal((2, 4, 15))
     w = rng.standard_normal((6, 4 // groups, 3))
     b = rng.standard_normal(6)
-    want = conv2d_loop(x[:, :, None], w[:, :, None], b, stride=(1, kwargs.get("stride", 1)), pads=((0, 0), pads),
-                       dilation=(1, kwargs["dilation"]), groups=groups)[:, :, 0]
+    want = conv2d_loop(
+        x[:, :, None],
+        w[:, :, None],
+        b,
+        stride=(1, kwargs.get("stride", 1)),
+        pads=((0, 0), pads),
+        dilation=(1, kwargs["dilation"]),
+        groups=groups,
+    )[:, :, 0]
     np.testing.assert_allclose(F.conv1d(x, w, b, **kwargs), want, rtol=0, atol=1e-10)
 
 
@@ -76,8 +97,9 @@ def test_dtype_is_kept(dtype):
     assert y.dtype == dtype and all(g.dtype == dtype for g in F.conv2d_backward(y, x, w, b, padding=1))
     y1 = F.conv1d(x[:, :, 0], w[:, :, 0], b)
     assert y1.dtype == dtype and all(g.dtype == dtype for g in F.conv1d_backward(y1, x[:, :, 0], w[:, :, 0], b))
-    np.testing.assert_allclose(y, conv2d_loop(x.astype(np.float64), w.astype(np.float64), pads=((1, 1), (1, 1))),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        y, conv2d_loop(x.astype(np.float64), w.astype(np.float64), pads=((1, 1), (1, 1))), rtol=1e-4, atol=1e-4
+    )
 
 
 CASES_2D = [
@@ -139,10 +161,12 @@ def test_conv2d_random_shapes_match_the_loop_definition_and_the_dot_product_test
     grad_x, grad_w, grad_b = F.conv2d_backward(g, x, w, b, **kwargs)
     vx, vw = r.standard_normal(x.shape), r.standard_normal(w.shape)
     pads = tuple((p, p) for p in padding)
-    np.testing.assert_allclose((grad_x * vx).sum(), (g * conv2d_loop(vx, w, None, stride, pads, dilation, groups)).sum(),
-                               rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose((grad_w * vw).sum(), (g * conv2d_loop(x, vw, None, stride, pads, dilation, groups)).sum(),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        (grad_x * vx).sum(), (g * conv2d_loop(vx, w, None, stride, pads, dilation, groups)).sum(), rtol=1e-9, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        (grad_w * vw).sum(), (g * conv2d_loop(x, vw, None, stride, pads, dilation, groups)).sum(), rtol=1e-9, atol=1e-9
+    )
     np.testing.assert_allclose(grad_b, g.sum(axis=(0, 2, 3)), rtol=1e-12)
 
 
@@ -177,9 +201,12 @@ def test_blocks_of_samples_and_kept_columns_give_the_whole_batch_results(kwargs,
     t_g = rng.standard_normal(F.conv_transpose2d(y, w, **t_kwargs).shape)
 
     def everything():
-        return [F.conv2d(x, w, b, **kwargs), *F.conv2d_backward(g, x, w, b, **kwargs),
-                F.conv_transpose2d(y, w, np.full(4, b[0]), **t_kwargs),
-                *F.conv_transpose2d_backward(t_g, y, w, None, **t_kwargs)[:2]]
+        return [
+            F.conv2d(x, w, b, **kwargs),
+            *F.conv2d_backward(g, x, w, b, **kwargs),
+            F.conv_transpose2d(y, w, np.full(4, b[0]), **t_kwargs),
+            *F.conv_transpose2d_backward(t_g, y, w, None, **t_kwargs)[:2],
+        ]
 
     whole = everything()
     monkeypatch.setattr(C, "CHUNK_BYTES", 1)

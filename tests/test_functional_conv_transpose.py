@@ -1,14 +1,15 @@
 """conv_transpose2d: the scatter definition, the adjoint identity with conv2d, the output-size
 formula, and its backward pass against central differences."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from functional_reference import check_backward, conv_transpose2d_loop
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import functional as F
-from functional_reference import check_backward, conv_transpose2d_loop
 
 rng = np.random.default_rng(1)
 
@@ -49,8 +50,10 @@ def test_random_shapes_match_the_scatter_definition_and_are_the_adjoint_of_conv2
     b = r.standard_normal(c_out)
     kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation)
     y = F.conv_transpose2d(x, w, b, **kwargs)
-    formula = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
-                    for n, s, p, d, k, op in zip(size, stride, padding, dilation, kernel, output_padding))
+    formula = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for n, s, p, d, k, op in zip(size, stride, padding, dilation, kernel, output_padding)
+    )
     assert y.shape == (2, c_out, *formula)
     np.testing.assert_allclose(y, conv_transpose2d_loop(x, w, b, **kwargs), rtol=0, atol=1e-10)
     # adjoint (dot-product) identity: <conv2d(a, w), x> = <a, conv_transpose2d(x, w)>
@@ -64,17 +67,24 @@ def test_random_shapes_match_the_scatter_definition_and_are_the_adjoint_of_conv2
     g = r.standard_normal(y.shape)
     grad_x, grad_w, grad_b = F.conv_transpose2d_backward(g, x, w, b, **kwargs)
     vx, vw = r.standard_normal(x.shape), r.standard_normal(w.shape)
-    np.testing.assert_allclose((grad_x * vx).sum(), (g * conv_transpose2d_loop(vx, w, None, **kwargs)).sum(), rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose((grad_w * vw).sum(), (g * conv_transpose2d_loop(x, vw, None, **kwargs)).sum(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        (grad_x * vx).sum(), (g * conv_transpose2d_loop(vx, w, None, **kwargs)).sum(), rtol=1e-9, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        (grad_w * vw).sum(), (g * conv_transpose2d_loop(x, vw, None, **kwargs)).sum(), rtol=1e-9, atol=1e-9
+    )
     np.testing.assert_allclose(grad_b, g.sum(axis=(0, 2, 3)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(),
-    dict(stride=2, padding=1, output_padding=1),
-    dict(stride=(1, 2), dilation=(2, 1), padding=(1, 0), output_padding=(1, 0)),
-    dict(groups=2, stride=2),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(stride=2, padding=1, output_padding=1),
+        dict(stride=(1, 2), dilation=(2, 1), padding=(1, 0), output_padding=(1, 0)),
+        dict(groups=2, stride=2),
+    ],
+)
 def test_backward_matches_central_differences(kwargs):
     groups = kwargs.get("groups", 1)
     x = rng.standard_normal((2, 4, 4, 3))

@@ -1,12 +1,13 @@
 """relu, linear and cross_entropy: definitions, numerical stability and backward passes
 against central differences."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from functional_reference import check_backward, numerical_gradient
 
 from course_utils import functional as F
-from functional_reference import check_backward, numerical_gradient
 
 rng = np.random.default_rng(3)
 

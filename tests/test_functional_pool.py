@@ -1,23 +1,21 @@
 """max_pool2d and avg_pool2d: loop definitions over random shapes, tie-breaking like PyTorch,
 and the backward passes against central differences."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from functional_reference import avg_pool2d_loop, max_pool2d_loop, numerical_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import functional as F
-from functional_reference import avg_pool2d_loop, max_pool2d_loop, numerical_gradient
 
 rng = np.random.default_rng(2)
 
 
 def test_small_example_by_hand():
-    x = np.array([[1.0, 2.0, 5.0, 0.0],
-                  [3.0, 4.0, 1.0, 1.0],
-                  [0.0, 0.0, 2.0, 2.0],
-                  [0.0, 9.0, 2.0, 2.0]])[None, None]
+    x = np.array([[1.0, 2.0, 5.0, 0.0], [3.0, 4.0, 1.0, 1.0], [0.0, 0.0, 2.0, 2.0], [0.0, 9.0, 2.0, 2.0]])[None, None]
     np.testing.assert_array_equal(F.max_pool2d(x, 2), [[[[4.0, 5.0], [9.0, 2.0]]]])
     np.testing.assert_array_equal(F.avg_pool2d(x, 2), [[[[2.5, 1.75], [2.25, 2.0]]]])
     grad = F.max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2)
@@ -38,7 +36,9 @@ def pool_problems(draw):
     stride = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    size = tuple(max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 4)) for k, d, p in zip(kernel, dilation, padding))
+    size = tuple(
+        max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 4)) for k, d, p in zip(kernel, dilation, padding)
+    )
     ties = draw(st.booleans())
     return kernel, stride, padding, dilation, size, ties, draw(st.integers(0, 2**32 - 1))
 
@@ -55,18 +55,30 @@ def test_random_shapes_match_the_loop_definitions(problem):
     got = F.max_pool2d(x, kernel, stride, padding, dilation)
     np.testing.assert_array_equal(got, out)
     g = r.standard_normal(out.shape)
-    np.testing.assert_allclose(F.max_pool2d_backward(g, x, kernel, stride, padding, dilation), backward(g), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        F.max_pool2d_backward(g, x, kernel, stride, padding, dilation), backward(g), rtol=0, atol=1e-12
+    )
     avg = F.avg_pool2d(x, kernel, stride, padding)
     np.testing.assert_allclose(avg, avg_pool2d_loop(x, kernel, stride, padding), rtol=0, atol=1e-12)
     # avg_pool2d is linear: its backward pass satisfies <grad_x, v> = <g, avg_pool2d(v)>
     g = r.standard_normal(avg.shape)
     v = r.standard_normal(x.shape)
-    np.testing.assert_allclose((F.avg_pool2d_backward(g, x, kernel, stride, padding) * v).sum(),
-                               (g * avg_pool2d_loop(v, kernel, stride, padding)).sum(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        (F.avg_pool2d_backward(g, x, kernel, stride, padding) * v).sum(),
+        (g * avg_pool2d_loop(v, kernel, stride, padding)).sum(),
+        rtol=1e-10,
+        atol=1e-10,
+    )
 
 
-@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
-                                    dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 0), dilation=(2, 1))])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=1, padding=1),
+        dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 0), dilation=(2, 1)),
+    ],
+)
 def test_max_pool2d_backward_matches_central_differences(kwargs):
     x = rng.permutation(120).reshape(2, 3, 4, 5) / 10.0  # distinct values: the max is differentiable
     g = rng.standard_normal(F.max_pool2d(x, **kwargs).shape)
@@ -74,8 +86,14 @@ def test_max_pool2d_backward_matches_central_differences(kwargs):
     np.testing.assert_allclose(F.max_pool2d_backward(g, x, **kwargs), numeric, atol=1e-8)
 
 
-@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
-                                    dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1))])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=1, padding=1),
+        dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1)),
+    ],
+)
 def test_avg_pool2d_backward_matches_central_differences(kwargs):
     x = rng.standard_normal((2, 3, 5, 4))
     g = rng.standard_normal(F.avg_pool2d(x, **kwargs).shape)

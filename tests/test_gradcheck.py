@@ -1,4 +1,5 @@
 """course_utils.gradcheck: numerical gradients, relative error and the gradient check report."""
+
 import numpy as np
 import pytest
 
@@ -65,7 +66,11 @@ def test_check_gradients_names_the_worst_element():
     numeric[0, 1] = 1e-3
     numeric[1, 2] = 0.5
     analytic[1, 2] = 0.25
-    with pytest.raises(AssertionError, match=r"^expected 0\.001 at \(0, 1\), got 0\n  in grad_x: MISMATCH.*at index \(0, 1\): analytic 0, numeric 0\.001"):
+    with pytest.raises(
+        AssertionError,
+        match=r"^expected 0\.001 at \(0, 1\), got 0\n"
+        r"  in grad_x: MISMATCH.*at index \(0, 1\): analytic 0, numeric 0\.001",
+    ):
         check_gradients(analytic, numeric, name="grad_x")
     with pytest.raises(AssertionError, match="MISMATCH"):
         check_gradients(np.array([np.nan]), np.array([0.0]))

@@ -1,4 +1,5 @@
 """course_utils.grading: type and shape before values, messages that teach, forbidden calls."""
+
 import sys
 
 import numpy as np
@@ -78,20 +79,23 @@ def test_a_failed_check_shows_the_students_line_not_the_courses_frames():
     import nbformat
     from nbclient import NotebookClient
 
-    cells = ["import numpy as np\nfrom course_utils.grading import check_array, forbidden\n"
-             "from course_utils.gradcheck import check_gradients\n"
-             "def broken(x):\n    return np.ones((2, 2)) + np.ones((2, 3))",
-             "check_array(np.ones(2), [1.0], name='the ones')",
-             "check_gradients(np.ones(3), np.zeros(3), name='g')",
-             "with forbidden():\n    got = broken(1)",
-             "with forbidden('numpy.convolve'):\n    np.convolve([1.0], [1.0])"]
+    cells = [
+        "import numpy as np\nfrom course_utils.grading import check_array, forbidden\n"
+        "from course_utils.gradcheck import check_gradients\n"
+        "def broken(x):\n    return np.ones((2, 2)) + np.ones((2, 3))",
+        "check_array(np.ones(2), [1.0], name='the ones')",
+        "check_gradients(np.ones(3), np.zeros(3), name='g')",
+        "with forbidden():\n    got = broken(1)",
+        "with forbidden('numpy.convolve'):\n    np.convolve([1.0], [1.0])",
+    ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
     NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=60).execute()
     shown = []
     for cell in nb.cells[1:]:
         (error,) = [output for output in cell.outputs if output.output_type == "error"]
-        shown.append((error.ename, error.evalue.splitlines()[0],
-                      re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error.traceback))))
+        shown.append(
+            (error.ename, error.evalue.splitlines()[0], re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error.traceback)))
+        )
     assert [(ename, first) for ename, first, _ in shown] == [
         ("AssertionError", "expected shape (1,), got shape (2,)"),
         ("AssertionError", "expected 0 at (0,), got 1"),
@@ -100,7 +104,7 @@ def test_a_failed_check_shows_the_students_line_not_the_courses_frames():
     ]
     for _, _, traceback in shown:
         assert "grading.py" not in traceback and "gradcheck.py" not in traceback and "contextlib" not in traceback
-    assert re.search(r"----> \d+     return np.ones\(\(2, 2\)\)", shown[2][2])   # the student's own line
+    assert re.search(r"----> \d+     return np.ones\(\(2, 2\)\)", shown[2][2])  # the student's own line
 
 
 def test_forbidden_reports_an_error_of_the_students_code_as_a_failed_check():
@@ -111,11 +115,11 @@ def test_forbidden_reports_an_error_of_the_students_code_as_a_failed_check():
         with forbidden("numpy.convolve"):
             refuses(np.int64(3))
     assert isinstance(caught.value.__cause__, TypeError) and "got int64" in str(caught.value)
-    assert np.convolve([1.0], [1.0]).tolist() == [1.0]          # restored
-    with pytest.raises(NotImplementedError):                     # the stub's own message stays
+    assert np.convolve([1.0], [1.0]).tolist() == [1.0]  # restored
+    with pytest.raises(NotImplementedError):  # the stub's own message stays
         with forbidden():
             raise NotImplementedError("write your code here")
-    with pytest.raises(ForbiddenCallError):                      # a failed check stays what it is
+    with pytest.raises(ForbiddenCallError):  # a failed check stays what it is
         with forbidden("numpy.convolve"):
             np.convolve([1.0], [1.0])
 
@@ -146,7 +150,9 @@ def test_check_raises():
     with pytest.raises(AssertionError, match="expected ValueError, got TypeError"):
         check_raises(ValueError, int, None)
     check_raises(ValueError, int, "x3", mentions=("x3",))
-    with pytest.raises(AssertionError, match=r"^expected a message naming 3 and 5, got another\n  in f\n  the message: "):
+    with pytest.raises(
+        AssertionError, match=r"^expected a message naming 3 and 5, got another\n  in f\n  the message: "
+    ):
         check_raises(ValueError, int, "x3", name="f", mentions=("3", "5"))
     with pytest.raises(AssertionError, match=r"^expected ValueError to be raised, got an array of shape \(0, 3\)\n"):
         check_raises(ValueError, np.zeros, (0, 3))

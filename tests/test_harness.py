@@ -4,11 +4,12 @@ The broken assignment has a graded test that passes without any student code, a
 solution that loses points, and a cell that raises. The checks of test_notebooks.py
 must reject it.
 """
+
 import nbformat
 import pytest
+import test_notebooks as checks
 from conftest import make_roundtrip
 from nbformat.v4 import new_code_cell, new_notebook
-import test_notebooks as checks
 
 pytestmark = pytest.mark.notebooks
 
@@ -23,12 +24,22 @@ def _graded(source: str, grade_id: str, **nbgrader) -> nbformat.NotebookNode:
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory):
     root = tmp_path_factory.mktemp("broken")
-    nb = new_notebook(cells=[
-        _graded("def answer():\n    ### BEGIN SOLUTION\n    return 41\n    ### END SOLUTION", "answer", solution=True),
-        _graded("assert 1 + 1 == 2", "always_passes", grade=True, locked=True, points=1),
-        _graded("assert answer() == 42, f'expected 42, got {answer()}'", "solution_is_wrong", grade=True, locked=True, points=2),
-        new_code_cell("1 / 0"),
-    ])
+    nb = new_notebook(
+        cells=[
+            _graded(
+                "def answer():\n    ### BEGIN SOLUTION\n    return 41\n    ### END SOLUTION", "answer", solution=True
+            ),
+            _graded("assert 1 + 1 == 2", "always_passes", grade=True, locked=True, points=1),
+            _graded(
+                "assert answer() == 42, f'expected 42, got {answer()}'",
+                "solution_is_wrong",
+                grade=True,
+                locked=True,
+                points=2,
+            ),
+            new_code_cell("1 / 0"),
+        ]
+    )
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     (root / "src" / NAME).mkdir(parents=True)
     nbformat.write(nb, root / "src" / NAME / f"{NAME}.ipynb")
@@ -57,4 +68,3 @@ def test_xdist_groups_reach_the_scheduler(pytestconfig, request):
     if not getattr(pytestconfig.option, "loadgroup", False):
         pytest.skip("not running under pytest-xdist --dist loadgroup")
     assert request.node.nodeid.endswith("@harness"), request.node.nodeid
-

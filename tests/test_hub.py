@@ -18,6 +18,7 @@ always stopped at the end. On it:
 5. a student in Chromium (Playwright) logs in, fetches, opens the notebook, validates,
    submits, and later fetches the feedback.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,10 +34,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from browser_support import solved_copy
-from conftest import notebook_tool
 from hub_support import REPO, Hub, running_hub
+
+from tools import notebook as notebook_tool  # the checkout is on sys.path (conftest)
 
 pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("hub")]
 
@@ -57,8 +58,12 @@ COURSE = "course"  # the instructor's course folder, in the instructor's home
 def hidden_lines() -> list[str]:
     """Every line of the hidden tests of 01-conv1d that is long enough to be recognised and that the
     visible tests do not also show (tools/notebook.py's ``secret_lines``, as the release test uses)."""
-    lines = [line for cell in nbformat.read(SOURCE, as_version=4).cells
-             for line in sorted(notebook_tool.secret_lines(cell.source, "HIDDEN TESTS")) if len(line) >= 25]
+    lines = [
+        line
+        for cell in nbformat.read(SOURCE, as_version=4).cells
+        for line in sorted(notebook_tool.secret_lines(cell.source, "HIDDEN TESTS"))
+        if len(line) >= 25
+    ]
     assert len(lines) > 5
     return lines
 
@@ -78,7 +83,7 @@ def answers(released: nbformat.NotebookNode, scratch: Path, only: set[str] | Non
 
 def hostile(notebook: nbformat.NotebookNode, hub: Hub) -> nbformat.NotebookNode:
     """The solutions, plus a cell that knows every real path and secret of the hub and attacks with them."""
-    attack = f'''
+    attack = f"""
 import os, socket
 stolen = []
 for path in [{str(hub.root / "state.json")!r}, {str(hub.exchange)!r}, {str(REPO / "solutions")!r}]:
@@ -94,7 +99,7 @@ try:  # the gradebook itself, with its real password: set everyone's score to ze
 except Exception as error:
     stolen.append(("gradebook", type(error).__name__))
 print(stolen)
-'''
+"""
     notebook.cells.append(nbformat.v4.new_code_cell(attack))
     return notebook
 
@@ -104,8 +109,10 @@ def graded_scores(db_url: str) -> dict[str, tuple[float, float]]:
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url) as gradebook:
-        return {s.student.id: (float(s.score), float(s.late_submission_penalty or 0.0))
-                for s in gradebook.assignment_submissions(ASSIGNMENT)}
+        return {
+            s.student.id: (float(s.score), float(s.late_submission_penalty or 0.0))
+            for s in gradebook.assignment_submissions(ASSIGNMENT)
+        }
 
 
 def page_text(path: Path) -> str:
@@ -114,11 +121,13 @@ def page_text(path: Path) -> str:
 
 
 def course_cmd(hub: Hub, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    return hub.run_as(hub.state["instructor"], [COURSE_CLI, *args], cwd=cwd, check=check,
-                      extra_env={"COURSE_DEBUG": "1"})
+    return hub.run_as(
+        hub.state["instructor"], [COURSE_CLI, *args], cwd=cwd, check=check, extra_env={"COURSE_DEBUG": "1"}
+    )
 
 
 # --- the script ------------------------------------------------------------------------------------
+
 
 def listening(pids: set[int]) -> list[str]:
     """Local addresses of the TCP sockets on which these processes listen (``ss -ltnp``)."""
@@ -154,6 +163,7 @@ def test_hub_listens_on_loopback_only_and_stops_when_a_test_fails(tmp_path):
 
 
 # --- the term -----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
@@ -199,9 +209,9 @@ def term(hub: Hub, course: Path, tmp_path_factory) -> dict:
     for student in ON_TIME:
         hub.save_notebook(student, NOTEBOOK, work[student])
         hub.assignment_action(student, "submit", ASSIGNMENT)
-        submitted_at[student] = dt.datetime.now(dt.timezone.utc)
+        submitted_at[student] = dt.datetime.now(dt.UTC)
     time.sleep(1.5)
-    duedate = dt.datetime.now(dt.timezone.utc)
+    duedate = dt.datetime.now(dt.UTC)
     time.sleep(1.5)
     hub.save_notebook(LATE, NOTEBOOK, work[LATE])
     hub.assignment_action(LATE, "submit", ASSIGNMENT)
@@ -236,15 +246,35 @@ def graded(hub: Hub, course: Path, term: dict) -> dict:
     """``course grade`` of the collected folder into the PostgreSQL gradebook, with the deadline and
     the zero late penalty."""
     grading = hub.home(hub.state["instructor"]) / "grading"
-    args = ["grade", str(course / "submitted"), "--course-dir", str(grading), "--db-url", hub.db_url,
-            "--source", str(course / "source"), "--assignment", ASSIGNMENT, "--workers", "2",
-            "--timeout", "60", "--no-progress", "--duedate", term["duedate"].isoformat(), "--late-penalty", "zero"]
+    args = [
+        "grade",
+        str(course / "submitted"),
+        "--course-dir",
+        str(grading),
+        "--db-url",
+        hub.db_url,
+        "--source",
+        str(course / "source"),
+        "--assignment",
+        ASSIGNMENT,
+        "--workers",
+        "2",
+        "--timeout",
+        "60",
+        "--no-progress",
+        "--duedate",
+        term["duedate"].isoformat(),
+        "--late-penalty",
+        "zero",
+    ]
     started = time.monotonic()
     result = course_cmd(hub, *args, cwd=hub.home(hub.state["instructor"]), check=False)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, f"course grade exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
-    print(f"course grade: {len(STUDENTS)} submissions of {ASSIGNMENT} in {elapsed:.1f} s "
-          f"({elapsed / len(STUDENTS):.1f} s each, 2 workers)")
+    print(
+        f"course grade: {len(STUDENTS)} submissions of {ASSIGNMENT} in {elapsed:.1f} s "
+        f"({elapsed / len(STUDENTS):.1f} s each, 2 workers)"
+    )
     return {"grading": grading, "seconds": elapsed, "output": result.stdout}
 
 
@@ -260,8 +290,9 @@ def test_course_grade_into_postgresql(hub: Hub, graded: dict):
         assert float(rows[student]["score"]) == EXPECTED[student], rows[student]
     # dee's attack: the state file, the exchange and the solutions are out of sight, the gradebook
     # out of reach (the sandbox has no network), and its scores are those of an honest batch
-    executed = nbformat.read(graded["grading"] / "autograded" / "dee" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                             as_version=4)
+    executed = nbformat.read(
+        graded["grading"] / "autograded" / "dee" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
+    )
     printed = "".join(o.get("text", "") for o in executed.cells[-1].get("outputs", []))
     assert "ZEROED" not in printed and hub.state["admin_token"] not in printed
     assert "'gradebook'" in printed, executed.cells[-1].get("outputs")
@@ -287,10 +318,12 @@ def test_late_penalty_from_duedate(hub: Hub, graded: dict):
 def feedback(hub: Hub, graded: dict) -> dict:
     """``course feedback``; ``nbgrader release_feedback``; every student presses Fetch Feedback."""
     grading = graded["grading"]
-    made = course_cmd(hub, "feedback", "--assignment", ASSIGNMENT, "--course-dir", str(grading), cwd=grading,
-                      check=False)
-    released = hub.nbgrader("release_feedback", ASSIGNMENT, f"--CourseDirectory.root={grading}", cwd=grading,
-                            check=False)
+    made = course_cmd(
+        hub, "feedback", "--assignment", ASSIGNMENT, "--course-dir", str(grading), cwd=grading, check=False
+    )
+    released = hub.nbgrader(
+        "release_feedback", ASSIGNMENT, f"--CourseDirectory.root={grading}", cwd=grading, check=False
+    )
     fetched = {}
     for student in STUDENTS:
         hub.assignment_action(student, "fetch_feedback", ASSIGNMENT)
@@ -312,23 +345,33 @@ def test_feedback_returned_through_the_exchange(hub: Hub, graded: dict, feedback
         leaked = [line for line in hidden if line in text and line not in own]
         assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:3]}"
         score, penalty = scores[student]
-        assert f"Score: {score - penalty:g}" in text.replace(".0 ", " ").replace(".0\n", "\n") or \
-            re.search(rf"Score:\s*{score - penalty:.1f}", text), f"{student}'s page does not show their score"
+        assert f"Score: {score - penalty:g}" in text.replace(".0 ", " ").replace(".0\n", "\n") or re.search(
+            rf"Score:\s*{score - penalty:.1f}", text
+        ), f"{student}'s page does not show their score"
         listed = [a for a in hub.assignments(student) if a["status"] == "submitted"]
         assert any(s.get("has_local_feedback") for a in listed for s in a.get("submissions", [])), listed
 
 
 def feedback_work(graded: dict, student: str) -> nbformat.NotebookNode:
-    return nbformat.read(graded["grading"] / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                         as_version=4)
+    return nbformat.read(graded["grading"] / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
 
 
 def test_export_canvas(hub: Hub, graded: dict):
     """The final grades leave as Canvas's gradebook CSV (Grades -> Import)."""
     grading = graded["grading"]
     output = grading / "canvas.csv"
-    result = course_cmd(hub, "export", "--format", "canvas", "--course-dir", str(grading), "--output", str(output),
-                        cwd=grading, check=False)
+    result = course_cmd(
+        hub,
+        "export",
+        "--format",
+        "canvas",
+        "--course-dir",
+        str(grading),
+        "--output",
+        str(output),
+        cwd=grading,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     with open(output, newline="") as f:
         rows = list(csv.reader(f))
@@ -356,10 +399,27 @@ def test_two_graders_one_gradebook(hub: Hub, course: Path, term: dict, tmp_path)
 
     def grade(index: int) -> None:
         results[index] = course_cmd(
-            hub, "grade", str(course / "submitted"), "--course-dir", str(grading), "--db-url", db_url,
-            "--source", str(course / "source"), "--assignment", ASSIGNMENT,
-            "--students", str(tmp_path / f"half-{index}.txt"), "--workers", "1", "--timeout", "60",
-            "--no-progress", cwd=tmp_path, check=False)
+            hub,
+            "grade",
+            str(course / "submitted"),
+            "--course-dir",
+            str(grading),
+            "--db-url",
+            db_url,
+            "--source",
+            str(course / "source"),
+            "--assignment",
+            ASSIGNMENT,
+            "--students",
+            str(tmp_path / f"half-{index}.txt"),
+            "--workers",
+            "1",
+            "--timeout",
+            "60",
+            "--no-progress",
+            cwd=tmp_path,
+            check=False,
+        )
 
     threads = [threading.Thread(target=grade, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -372,7 +432,8 @@ def test_two_graders_one_gradebook(hub: Hub, course: Path, term: dict, tmp_path)
     with open(grading / "grades.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert {s: (float(r["score"]), r["status"]) for s, r in rows.items()} == {
-        s: (score, "ok") for s, score in EXPECTED.items()}
+        s: (score, "ok") for s, score in EXPECTED.items()
+    }
     assert {s: score for s, (score, _) in graded_scores(db_url).items()} == EXPECTED
 
 
@@ -392,9 +453,8 @@ def open_assignment_list(page) -> None:
 def test_student_in_the_browser(hub: Hub, course: Path, graded: dict, tmp_path):
     """Chromium through the hub: log in, Assignments tab, Fetch, open the notebook, Validate, Submit;
     after grading, Fetch Feedback and read the page."""
-    from playwright.sync_api import sync_playwright
-
     from browser_support import SCREENSHOTS, launch_chromium
+    from playwright.sync_api import sync_playwright
 
     student = BROWSER_STUDENT
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -442,12 +502,29 @@ def test_student_in_the_browser(hub: Hub, course: Path, graded: dict, tmp_path):
             # the instructor collects, grades, writes and releases the feedback
             grading = graded["grading"]
             hub.nbgrader("collect", ASSIGNMENT, f"--student={student}", cwd=course)
-            course_cmd(hub, "grade", str(course / "submitted"), "--course-dir", str(grading), "--db-url", hub.db_url,
-                       "--source", str(course / "source"), "--assignment", ASSIGNMENT, "--students", student,
-                       "--timeout", "60", "--no-progress", cwd=grading)
+            course_cmd(
+                hub,
+                "grade",
+                str(course / "submitted"),
+                "--course-dir",
+                str(grading),
+                "--db-url",
+                hub.db_url,
+                "--source",
+                str(course / "source"),
+                "--assignment",
+                ASSIGNMENT,
+                "--students",
+                student,
+                "--timeout",
+                "60",
+                "--no-progress",
+                cwd=grading,
+            )
             course_cmd(hub, "feedback", "--assignment", ASSIGNMENT, "--course-dir", str(grading), cwd=grading)
-            hub.nbgrader("release_feedback", ASSIGNMENT, f"--student={student}",
-                         f"--CourseDirectory.root={grading}", cwd=grading)
+            hub.nbgrader(
+                "release_feedback", ASSIGNMENT, f"--student={student}", f"--CourseDirectory.root={grading}", cwd=grading
+            )
 
             page.reload()
             page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)

@@ -2,6 +2,7 @@
 
 The batch-grading test, which runs every hostile fixture, is in test_instructor_batch.py.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -35,7 +36,10 @@ def test_collect_nested_folder_and_problems(tmp_path):
     (tmp_path / "cy" / "00-start-here" / "00-start-here.ipynb").write_text("{not json")
     batch = submissions.collect(tmp_path, ASSIGNMENTS, scratch=tmp_path / "scratch")
     assert [(s.student, s.assignment) for s in batch.submissions] == [
-        ("ada", "00-start-here"), ("bob", "01-conv1d"), ("cy", "00-start-here")]
+        ("ada", "00-start-here"),
+        ("bob", "01-conv1d"),
+        ("cy", "00-start-here"),
+    ]
     assert batch.submissions[2].error.startswith("00-start-here.ipynb is not valid JSON")
     assert any("unknown assignment '99-unknown'" in p for p in batch.problems)
     only = submissions.collect(tmp_path, ASSIGNMENTS, scratch=tmp_path / "scratch", only="01-conv1d")
@@ -50,7 +54,8 @@ def test_collect_zip_with_top_folder_and_flat_lms_zip(tmp_path):
         zf.writestr("__MACOSX/ada/._x.ipynb", "junk")
     batch = submissions.collect(nested, ASSIGNMENTS, scratch=tmp_path / "u1")
     assert [(s.student, s.assignment, list(s.notebooks)) for s in batch.submissions] == [
-        ("ada", "00-start-here", ["00-start-here"])]
+        ("ada", "00-start-here", ["00-start-here"])
+    ]
     assert not (tmp_path / "escape.ipynb").exists()
 
     flat = tmp_path / "flat.zip"
@@ -60,37 +65,52 @@ def test_collect_zip_with_top_folder_and_flat_lms_zip(tmp_path):
         zf.write(tmp_path / "a.ipynb", "notes.ipynb")
     batch = submissions.collect(flat, ASSIGNMENTS, scratch=tmp_path / "u2")
     assert [(s.student, s.assignment, list(s.notebooks)) for s in batch.submissions] == [
-        ("ada", "00-start-here", ["00-start-here"]), ("bob", "01-conv1d", ["01-conv1d"])]
+        ("ada", "00-start-here", ["00-start-here"]),
+        ("bob", "01-conv1d", ["01-conv1d"]),
+    ]
     assert any("notes.ipynb" in p for p in batch.problems)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p / "missing", "submissions not found"),
-    (lambda p: (p / "empty").mkdir() or p / "empty", "no notebooks"),
-    (lambda p: (p / "x.txt").write_text("hi") and p / "x.txt", "neither a folder nor a .zip"),
-    (lambda p: (p / "bad.zip").write_text("not a zip") and p / "bad.zip", "not a valid zip"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing", "submissions not found"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "no notebooks"),
+        (lambda p: (p / "x.txt").write_text("hi") and p / "x.txt", "neither a folder nor a .zip"),
+        (lambda p: (p / "bad.zip").write_text("not a zip") and p / "bad.zip", "not a valid zip"),
+    ],
+)
 def test_collect_refuses_bad_input(tmp_path, make, message):
     with pytest.raises(UsageError, match=message):
         submissions.collect(make(tmp_path), ASSIGNMENTS, scratch=tmp_path / "scratch")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["grade", "{tmp}/nowhere"], "submissions not found"),
-    (["grade", str(FIXTURES), "--assignment", "99-nothing"], "unknown assignment '99-nothing'"),
-    (["grade", "{tmp}/empty.zip"], "no notebooks"),
-    (["grade", str(FIXTURES), "--workers", "0"], "--workers must be at least 1"),
-    (["feedback"], "is not a course directory"),
-    (["report", "--course-dir", "{tmp}/nothing"], "is not a course directory"),
-    (["frobnicate"], "invalid choice"),
-    (["release"], "has no solutions/ folder: run the release in the course's checkout"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["grade", "{tmp}/nowhere"], "submissions not found"),
+        (["grade", str(FIXTURES), "--assignment", "99-nothing"], "unknown assignment '99-nothing'"),
+        (["grade", "{tmp}/empty.zip"], "no notebooks"),
+        (["grade", str(FIXTURES), "--workers", "0"], "--workers must be at least 1"),
+        (["feedback"], "is not a course directory"),
+        (["report", "--course-dir", "{tmp}/nothing"], "is not a course directory"),
+        (["frobnicate"], "invalid choice"),
+        (["release"], "has no solutions/ folder: run the release in the course's checkout"),
+    ],
+)
 def test_bad_arguments_give_one_line_and_non_zero_exit(tmp_path, args, message):
     with zipfile.ZipFile(tmp_path / "empty.zip", "w") as zf:
         zf.writestr("readme.txt", "no notebooks here")
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    result = subprocess.run([*COURSE, *args, "--course-dir", str(tmp_path / "cd"), "--source", str(SOURCE)] if args[0] == "grade" else
-                            [*COURSE, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*COURSE, *args, "--course-dir", str(tmp_path / "cd"), "--source", str(SOURCE)]
+        if args[0] == "grade"
+        else [*COURSE, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("course: error:") and message in lines[0], result.stderr
@@ -98,20 +118,29 @@ def test_bad_arguments_give_one_line_and_non_zero_exit(tmp_path, args, message):
 
 
 def test_grade_outside_a_checkout_asks_for_the_source(tmp_path):
-    result = subprocess.run([*COURSE, "grade", str(FIXTURES), "--course-dir", str(tmp_path / "cd")], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*COURSE, "grade", str(FIXTURES), "--course-dir", str(tmp_path / "cd")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"course: error: no --source given and {tmp_path / 'solutions'} has no "
-                                     "assignments (NN-topic folders): pass --source DIR or run in the course's checkout")
+    assert result.stderr.strip() == (
+        f"course: error: no --source given and {tmp_path / 'solutions'} has no "
+        "assignments (NN-topic folders): pass --source DIR or run in the course's checkout"
+    )
 
 
 def test_scan_names_what_targets_the_grader():
     source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy as np")])
-    submitted = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import numpy as np"),
-        nbformat.v4.new_code_cell("np.allclose = lambda *a: True\nget_ipython().showtraceback = None"),
-        nbformat.v4.new_code_cell("def weighted_sum(v, w):\n    return sum(a * b for a, b in zip(v, w))"),
-    ])
+    submitted = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("import numpy as np"),
+            nbformat.v4.new_code_cell("np.allclose = lambda *a: True\nget_ipython().showtraceback = None"),
+            nbformat.v4.new_code_cell("def weighted_sum(v, w):\n    return sum(a * b for a, b in zip(v, w))"),
+        ]
+    )
     code = suspicious.student_code(submitted, source)
     assert len(code) == 2
     labels = [hit.split(":")[0] for hit in suspicious.scan(code)]
@@ -120,19 +149,27 @@ def test_scan_names_what_targets_the_grader():
 
 
 def test_scrub_removes_hidden_lines_from_outputs():
-    test_source = ("check(f(1), 2)\n### BEGIN HIDDEN TESTS\ncheck(f(123456), 999)\n### END HIDDEN TESTS\n")
+    test_source = "check(f(1), 2)\n### BEGIN HIDDEN TESTS\ncheck(f(123456), 999)\n### END HIDDEN TESTS\n"
     traceback = ["Traceback", "----> 3 check(f(123456), 999)", "AssertionError: f(123456): expected 999"]
-    cell = nbformat.v4.new_code_cell(test_source, outputs=[
-        nbformat.v4.new_output("stream", name="stdout", text="ok\nleak: check(f(123456), 999)\n"),
-        nbformat.v4.new_output("error", ename="AssertionError", evalue="f(123456): expected 999", traceback=traceback),
-        nbformat.v4.new_output("display_data", data={"text/plain": "### BEGIN HIDDEN TESTS"}),
-    ])
+    cell = nbformat.v4.new_code_cell(
+        test_source,
+        outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="ok\nleak: check(f(123456), 999)\n"),
+            nbformat.v4.new_output(
+                "error", ename="AssertionError", evalue="f(123456): expected 999", traceback=traceback
+            ),
+            nbformat.v4.new_output("display_data", data={"text/plain": "### BEGIN HIDDEN TESTS"}),
+        ],
+    )
     nb = nbformat.v4.new_notebook(cells=[cell])
     scrubber = feedback.ScrubHiddenTests()
     nb, _ = scrubber.preprocess(nb, {})
     stream, error, display = nb.cells[0].outputs
     assert stream.text == f"ok\n{feedback.REMOVED}\n"
-    assert error.traceback == ["AssertionError: f(123456): expected 999", "(raised in a hidden test: its code is not shown)"]
+    assert error.traceback == [
+        "AssertionError: f(123456): expected 999",
+        "(raised in a hidden test: its code is not shown)",
+    ]
     assert display.data["text/plain"] == feedback.REMOVED
     hidden = feedback.hidden_lines([test_source])
     assert feedback.leaks("<pre>check(f(123456), 999)</pre>", hidden) == ["check(f(123456), 999)"]
@@ -163,7 +200,9 @@ def test_release_command_calls_release(monkeypatch, tmp_path, capsys):
     from course_utils.instructor import cli
 
     called = {}
-    monkeypatch.setattr(course_utils.instructor.release, "release", lambda dest=None: called.setdefault("dest", dest) or dest)
+    monkeypatch.setattr(
+        course_utils.instructor.release, "release", lambda dest=None: called.setdefault("dest", dest) or dest
+    )
     assert cli.main(["release", "--dest", str(tmp_path)]) == 0
     assert called["dest"] == tmp_path
 
@@ -181,8 +220,9 @@ def test_course_dir_config_keeps_the_gradebook_url(tmp_path):
 
 
 def test_fixtures_match_the_release():
-    released = nbformat.read(Path(__file__).parents[1] / "notebooks" / "00-start-here" / "00-start-here.ipynb",
-                             as_version=4)
+    released = nbformat.read(
+        Path(__file__).parents[1] / "notebooks" / "00-start-here" / "00-start-here.ipynb", as_version=4
+    )
     fixture = nbformat.read(FIXTURES / "blank" / "00-start-here" / "00-start-here.ipynb", as_version=4)
     assert fixture == released, "the release changed: run python tests/fixtures/make_submissions.py"
 
@@ -196,8 +236,9 @@ def test_results_rewritten_after_grading_are_rejected(tmp_path):
     out = tmp_path / "nb.ipynb"
     data = nbformat.writes(nbformat.v4.new_notebook()).encode()
     out.write_bytes(data)
-    report = json.dumps({"notebooks": {"nb": {"notes": [], "review": [],
-                                              "sha256": hashlib.sha256(data).hexdigest()}}}).encode()
+    report = json.dumps(
+        {"notebooks": {"nb": {"notes": [], "review": [], "sha256": hashlib.sha256(data).hexdigest()}}}
+    ).encode()
     (tmp_path / "report.json").write_bytes(report)
     job = {"report": str(tmp_path / "report.json"), "notebooks": [{"id": "nb", "out": str(out)}]}
     answer = hashlib.sha256(report).hexdigest()

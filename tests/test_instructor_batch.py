@@ -9,6 +9,7 @@ a silenced traceback, a hunt for the hidden tests on disk; a stderr warning; inv
 The tests run in order on one course directory: grade, re-run and resume, a second batch
 (flat LMS zip), feedback, report.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,9 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from make_submissions import ASSIGNMENT, CASES  # noqa: E402
+from make_submissions import ASSIGNMENT, CASES
 
-from course_utils.instructor.feedback import hidden_lines, leaks  # noqa: E402
+from course_utils.instructor.feedback import hidden_lines, leaks
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor-batch")]
 
@@ -31,7 +32,17 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
 COURSE = [sys.executable, "-m", "course_utils.instructor.cli"]
 # Short limits keep the test fast; a time-limit fixture costs one TIMEOUT.
-OPTIONS = ["--source", str(REPO / "solutions"), "--workers", "2", "--timeout", "20", "--memory-mb", "1536", "--no-progress"]
+OPTIONS = [
+    "--source",
+    str(REPO / "solutions"),
+    "--workers",
+    "2",
+    "--timeout",
+    "20",
+    "--memory-mb",
+    "1536",
+    "--no-progress",
+]
 
 
 def course(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -62,9 +73,13 @@ def test_every_submission_gets_the_expected_grade(batch):
     for student, (_, _, score, status, review) in CASES.items():
         row = grades[student]
         got = (float(row["score"]), row["status"], row["review"])
-        if (float(row["score"]) != score or row["max_score"] != "1"
-                or (status == "ok" and row["status"] != "ok") or status not in row["status"]
-                or (review is not None and bool(row["review"]) != review)):
+        if (
+            float(row["score"]) != score
+            or row["max_score"] != "1"
+            or (status == "ok" and row["status"] != "ok")
+            or status not in row["status"]
+            or (review is not None and bool(row["review"]) != review)
+        ):
             wrong[student] = got
     assert wrong == {}, f"unexpected grades (score, status, review): {wrong}"
     assert grades["invalid-json"]["score"] == "0" and "not valid JSON" in grades["invalid-json"]["status"]
@@ -74,9 +89,13 @@ def test_every_submission_gets_the_expected_grade(batch):
 
 def test_suspicious_code_is_listed(batch):
     grades = rows(batch[0] / "course-dir" / "grades.csv")
-    for student, label in [("eq-cheat", "overrides comparison"), ("patch-checks", "patches numpy or the checks"),
-                           ("hide-traceback", "touches IPython"), ("read-hidden", "reads or writes files"),
-                           ("segfault", "controls the process")]:
+    for student, label in [
+        ("eq-cheat", "overrides comparison"),
+        ("patch-checks", "patches numpy or the checks"),
+        ("hide-traceback", "touches IPython"),
+        ("read-hidden", "reads or writes files"),
+        ("segfault", "controls the process"),
+    ]:
         assert label in grades[student]["flags"], (student, grades[student]["flags"])
     assert grades["honest-full"]["flags"] == "" and grades["honest-partial"]["flags"] == ""
 
@@ -134,9 +153,11 @@ def test_report_table_and_figure(batch):
         (row,) = list(csv.DictReader(f))
     # Every graded submission counts (whether or not the second batch has run yet); absent or
     # interrupted ones do not.
-    graded = [r for r in rows(root / "course-dir" / "grades.csv").values()
-              if not r["status"].startswith(("missing", "not graded"))]
+    graded = [
+        r
+        for r in rows(root / "course-dir" / "grades.csv").values()
+        if not r["status"].startswith(("missing", "not graded"))
+    ]
     assert len(graded) >= len(CASES) + 1  # the fixtures and the unreadable one
     assert row["exercise"] == "weighted_sum_tests" and int(row["submissions"]) == len(graded)
     assert (root / "course-dir" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-

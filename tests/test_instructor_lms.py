@@ -5,6 +5,7 @@ The submissions come as nbgrader's exchange collects them (``<student>/<assignme
 ``timestamp.txt`` and ``submission_secret.txt``). The hub test (test_hub.py) runs the same
 commands against a real JupyterHub, exchange and PostgreSQL gradebook.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,7 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from make_submissions import ASSIGNMENT, SOLVED, answered  # noqa: E402
+from make_submissions import ASSIGNMENT, SOLVED, answered
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor-lms")]
 
@@ -29,7 +30,7 @@ DUE = "2026-12-02T00:00:00+00:00"
 # student: (answer, timestamp.txt); the published solution of 01-conv1d is graded too (see below).
 STUDENTS = {
     "ontime": (SOLVED, "2026-12-01 10:00:00.000000 UTC"),
-    "late": (SOLVED, "2026-12-03 12:00:00.000000 UTC"),         # 36 h late
+    "late": (SOLVED, "2026-12-03 12:00:00.000000 UTC"),  # 36 h late
     "partial": (SOLVED.replace("zip(values, weights)", "zip(values[:3], weights[:3])"), "2026-12-01 11:00:00 UTC"),
     "nostamp": (SOLVED, None),
 }
@@ -61,8 +62,18 @@ def term(tmp_path_factory):
     (folder / "timestamp.txt").write_text("2026-12-01 09:00:00 UTC")
     (folder / "submission_secret.txt").write_text("secret-of-ontime-01")
     # Two graders split the class: first half, then the second half.
-    first = course("grade", "collected", "--students", "ontime,late", "--duedate", DUE, "--late-penalty", "zero",
-                   *OPTIONS, cwd=root)
+    first = course(
+        "grade",
+        "collected",
+        "--students",
+        "ontime,late",
+        "--duedate",
+        DUE,
+        "--late-penalty",
+        "zero",
+        *OPTIONS,
+        cwd=root,
+    )
     (root / "second-half.txt").write_text("partial\nnostamp\n")
     second = course("grade", "collected", "--students", "second-half.txt", *OPTIONS, cwd=root)
     return root, first, second
@@ -132,9 +143,11 @@ def test_canvas_export(term):
     assert body["late"][5] == "0" and body["ontime"][5:] == ["1", "10"] and body["nostamp"][6] == "0"
     # With Canvas's own export as the roster: its names, IDs, sections and assignment column.
     roster = root / "canvas-export.csv"
-    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section,00-start-here (4711)\n"
-                      "    Points Possible,,,,,1\n"
-                      "\"Time, On\",101,S-101,ontime,Sec A,\n\"Late, Lee\",102,S-102,late,Sec B,\n")
+    roster.write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section,00-start-here (4711)\n"
+        "    Points Possible,,,,,1\n"
+        '"Time, On",101,S-101,ontime,Sec A,\n"Late, Lee",102,S-102,late,Sec B,\n'
+    )
     result = course("export", "--format", "canvas", "--roster", str(roster), "--output", "import.csv", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "course: warning: nostamp is not in the roster" in result.stderr
@@ -144,13 +157,16 @@ def test_canvas_export(term):
     assert ["Time, On", "101", "S-101", "ontime", "Sec A", "1", "10"] in table
 
 
-@pytest.mark.parametrize("args, message", [
-    (["grade", "collected", "--duedate", "next friday"], "--duedate 'next friday' is not a time"),
-    (["grade", "collected", "--students", "bad/id"], "--students 'bad/id'"),
-    (["grade", "collected", "--late-penalty", "half"], "invalid choice: 'half'"),
-    (["export", "--format", "blackboard"], "invalid choice: 'blackboard'"),
-    (["export", "--format", "canvas", "--course-dir", "nowhere"], "is not a course directory"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["grade", "collected", "--duedate", "next friday"], "--duedate 'next friday' is not a time"),
+        (["grade", "collected", "--students", "bad/id"], "--students 'bad/id'"),
+        (["grade", "collected", "--late-penalty", "half"], "invalid choice: 'half'"),
+        (["export", "--format", "blackboard"], "invalid choice: 'blackboard'"),
+        (["export", "--format", "canvas", "--course-dir", "nowhere"], "is not a course directory"),
+    ],
+)
 def test_bad_input_is_one_line(tmp_path, args, message):
     (tmp_path / "collected").mkdir()
     result = course(*args, cwd=tmp_path)

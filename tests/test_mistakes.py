@@ -23,6 +23,7 @@ code inside ``forbidden(...)``, which reports such an error as a failed check, "
 got ValueError", chained to the student's traceback. The same failures are then read through
 nbgrader's ``Validator``, every one of them, as Validate shows them.
 """
+
 from __future__ import annotations
 
 import ast
@@ -30,11 +31,11 @@ from dataclasses import dataclass, field
 
 import nbformat
 import pytest
-from conftest import REPO, notebook_tool, per_assignment
+from conftest import REPO, per_assignment
 from nbclient import NotebookClient
 
 from course_utils.instructor.execute import without_hidden_tests
-
+from tools import notebook as notebook_tool  # the checkout is on sys.path (conftest)
 
 pytestmark = pytest.mark.notebooks
 
@@ -45,7 +46,7 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 @dataclass
 class Exercise:
     grade_id: str
-    solution: int                                   # index of the solution cell
+    solution: int  # index of the solution cell
     tests: list[int] = field(default_factory=list)  # indices of its graded test cells
     mistakes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
@@ -74,7 +75,7 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
 def mutate(source: str, replacements: list[tuple[str, str]]) -> str:
     """``source`` with each ``old`` replaced by ``new`` inside its solution blocks (a cell may have several)."""
     parts = source.split(BEGIN)
-    blocks = [part.split(END, 1) for part in parts[1:]]     # [solution code, what follows END]
+    blocks = [part.split(END, 1) for part in parts[1:]]  # [solution code, what follows END]
     for old, new in replacements:
         if not any(old in code for code, _ in blocks):
             raise KeyError(old)
@@ -93,9 +94,9 @@ def _error(cell: nbformat.NotebookNode) -> str | None:
 class Verdict:
     exercise: str
     mistake: str
-    caught_by: str | None   # the first visible failure, or None
+    caught_by: str | None  # the first visible failure, or None
     problem: str | None = None
-    outputs: dict[int, list] = field(default_factory=dict)   # test cell index -> its outputs with the mistake
+    outputs: dict[int, list] = field(default_factory=dict)  # test cell index -> its outputs with the mistake
 
 
 def apply_mistakes(assignment: str) -> tuple[list[Exercise], list[str], list[Verdict]]:
@@ -106,8 +107,9 @@ def apply_mistakes(assignment: str) -> tuple[list[Exercise], list[str], list[Ver
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.source = without_hidden_tests(cell.source)
-    client = NotebookClient(nb, kernel_name="python3", timeout=300, allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=300, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    )
     base_errors, verdicts = [], []
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
@@ -121,11 +123,15 @@ def apply_mistakes(assignment: str) -> tuple[list[Exercise], list[str], list[Ver
                 try:
                     mutated = nbformat.v4.new_code_cell(mutate(original, replacements))
                 except KeyError as missing:
-                    verdicts.append(Verdict(exercise.grade_id, mistake, None, f"no longer applies: {missing} not in the solution"))
+                    verdicts.append(
+                        Verdict(exercise.grade_id, mistake, None, f"no longer applies: {missing} not in the solution")
+                    )
                     continue
                 client.execute_cell(mutated, exercise.solution)
                 if error := _error(mutated):
-                    verdicts.append(Verdict(exercise.grade_id, mistake, None, f"breaks the solution cell itself: {error}"))
+                    verdicts.append(
+                        Verdict(exercise.grade_id, mistake, None, f"breaks the solution cell itself: {error}")
+                    )
                 caught, outputs = None, {}
                 for index in exercise.tests:
                     probe = nbformat.v4.new_code_cell(nb.cells[index].source)
@@ -150,11 +156,16 @@ def test_every_listed_mistake_fails_a_visible_test(assignment):
     problems = [f"{v.exercise}: {v.mistake!r} {v.problem}" for v in verdicts if v.problem]
     assert not problems, "mistakes that cannot be applied:\n" + "\n".join(problems)
     missed = [f"{v.exercise}: {v.mistake}" for v in verdicts if v.caught_by is None]
-    assert not missed, ("typical mistakes that pass every visible test of their exercise:\n" + "\n".join(missed))
-    unreadable = [f"{v.exercise}: {v.mistake}: {v.caught_by}" for v in verdicts
-                  if not (v.caught_by.startswith("AssertionError: ") and readable(v.caught_by))]
-    assert not unreadable, ("failures whose first line does not say expected and got within 90 columns "
-                            "(what Validate shows):\n" + "\n".join(unreadable))
+    assert not missed, "typical mistakes that pass every visible test of their exercise:\n" + "\n".join(missed)
+    unreadable = [
+        f"{v.exercise}: {v.mistake}: {v.caught_by}"
+        for v in verdicts
+        if not (v.caught_by.startswith("AssertionError: ") and readable(v.caught_by))
+    ]
+    assert not unreadable, (
+        "failures whose first line does not say expected and got within 90 columns "
+        "(what Validate shows):\n" + "\n".join(unreadable)
+    )
 
 
 def readable(line: str, columns: int = 90) -> bool:
@@ -184,9 +195,10 @@ def validate_shows(failures: list[dict], tests: set[str]) -> list[str]:
     """What Validate prints of the failed test cells ``tests``: each error line, cut as it cuts them."""
     from nbgrader.validator import Validator
 
-    cut = Validator()._indent   # nbgrader's own indentation and cut at its width (90 columns)
-    return [line for failure in failures if failure["source"] in tests
-            for line in cut(failure["raw_error"]).splitlines()]
+    cut = Validator()._indent  # nbgrader's own indentation and cut at its width (90 columns)
+    return [
+        line for failure in failures if failure["source"] in tests for line in cut(failure["raw_error"]).splitlines()
+    ]
 
 
 def names_expected_and_got(lines: list[str]) -> bool:

@@ -1,4 +1,5 @@
 """course_utils.nn.BatchNorm2d: statistics, running estimates (PyTorch's conventions), modes, gradients."""
+
 import numpy as np
 import pytest
 

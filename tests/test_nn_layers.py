@@ -1,4 +1,5 @@
 """course_utils.nn layers: forward against direct definitions, float64 gradient checks of every backward."""
+
 import numpy as np
 import pytest
 
@@ -37,9 +38,12 @@ def direct_conv2d(x, w, b, stride, padding, dilation, groups):
             g = o // per_group
             for r in range(h_out):
                 for c in range(w_out):
-                    patch = xp[i, g * c_in_g:(g + 1) * c_in_g,
-                               r * stride:r * stride + dilation * (kh - 1) + 1:dilation,
-                               c * stride:c * stride + dilation * (kw - 1) + 1:dilation]
+                    patch = xp[
+                        i,
+                        g * c_in_g : (g + 1) * c_in_g,
+                        r * stride : r * stride + dilation * (kh - 1) + 1 : dilation,
+                        c * stride : c * stride + dilation * (kw - 1) + 1 : dilation,
+                    ]
                     out[i, o, r, c] = np.sum(patch * w[o]) + b[o]
     return out
 
@@ -71,23 +75,28 @@ def away_from_zero(rng, shape):
     return x * rng.choice([-1.0, 1.0], shape)
 
 
-@pytest.mark.parametrize("make, shape", [
-    (lambda rng: nn.Conv2d(2, 3, 3, rng=rng, **f64), (2, 2, 5, 5)),
-    (lambda rng: nn.Conv2d(4, 6, (3, 2), stride=2, padding=1, dilation=2, groups=2, rng=rng, **f64), (2, 4, 7, 6)),
-    (lambda rng: nn.Conv2d(2, 2, 3, padding="same", bias=False, rng=rng, **f64), (1, 2, 4, 5)),
-    (lambda rng: nn.ConvTranspose2d(2, 3, 3, rng=rng, **f64), (2, 2, 3, 4)),
-    (lambda rng: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2, rng=rng, **f64),
-     (1, 4, 3, 3)),
-    (lambda rng: nn.ConvTranspose2d(2, 2, 2, stride=(2, 1), dilation=2, bias=False, rng=rng, **f64), (1, 2, 3, 3)),
-    (lambda rng: nn.Linear(5, 4, rng=rng, **f64), (3, 5)),
-    (lambda rng: nn.MaxPool2d(2), (2, 2, 4, 5)),
-    (lambda rng: nn.MaxPool2d(3, stride=2, padding=1, dilation=1), (1, 2, 5, 5)),
-    (lambda rng: nn.MaxPool2d(2, stride=1, dilation=2), (1, 1, 5, 5)),
-    (lambda rng: nn.AvgPool2d(2), (2, 2, 4, 4)),
-    (lambda rng: nn.AvgPool2d(3, stride=2, padding=1), (1, 2, 5, 6)),
-    (lambda rng: nn.ReLU(), (2, 3, 4)),
-    (lambda rng: nn.Flatten(), (2, 3, 2, 2)),
-])
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda rng: nn.Conv2d(2, 3, 3, rng=rng, **f64), (2, 2, 5, 5)),
+        (lambda rng: nn.Conv2d(4, 6, (3, 2), stride=2, padding=1, dilation=2, groups=2, rng=rng, **f64), (2, 4, 7, 6)),
+        (lambda rng: nn.Conv2d(2, 2, 3, padding="same", bias=False, rng=rng, **f64), (1, 2, 4, 5)),
+        (lambda rng: nn.ConvTranspose2d(2, 3, 3, rng=rng, **f64), (2, 2, 3, 4)),
+        (
+            lambda rng: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2, rng=rng, **f64),
+            (1, 4, 3, 3),
+        ),
+        (lambda rng: nn.ConvTranspose2d(2, 2, 2, stride=(2, 1), dilation=2, bias=False, rng=rng, **f64), (1, 2, 3, 3)),
+        (lambda rng: nn.Linear(5, 4, rng=rng, **f64), (3, 5)),
+        (lambda rng: nn.MaxPool2d(2), (2, 2, 4, 5)),
+        (lambda rng: nn.MaxPool2d(3, stride=2, padding=1, dilation=1), (1, 2, 5, 5)),
+        (lambda rng: nn.MaxPool2d(2, stride=1, dilation=2), (1, 1, 5, 5)),
+        (lambda rng: nn.AvgPool2d(2), (2, 2, 4, 4)),
+        (lambda rng: nn.AvgPool2d(3, stride=2, padding=1), (1, 2, 5, 6)),
+        (lambda rng: nn.ReLU(), (2, 3, 4)),
+        (lambda rng: nn.Flatten(), (2, 3, 2, 2)),
+    ],
+)
 def test_layer_gradients(make, shape):
     rng = np.random.default_rng(3)
     gradient_check(make(rng), away_from_zero(rng, shape))
@@ -122,8 +131,13 @@ def test_small_network_gradient_through_the_loss():
     rng = np.random.default_rng(6)
     model = nn.Sequential(
         # no bias before BatchNorm: its gradient is exactly 0 and only rounding noise would be compared
-        nn.Conv2d(1, 3, 3, padding=1, bias=False, rng=rng, **f64), nn.BatchNorm2d(3, dtype=np.float64), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Conv2d(3, 4, 2, rng=rng, **f64), nn.ReLU(), nn.Flatten(),
+        nn.Conv2d(1, 3, 3, padding=1, bias=False, rng=rng, **f64),
+        nn.BatchNorm2d(3, dtype=np.float64),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(3, 4, 2, rng=rng, **f64),
+        nn.ReLU(),
+        nn.Flatten(),
         nn.Linear(4 * 2 * 2, 3, rng=rng, **f64),
     )
     x = rng.standard_normal((4, 1, 6, 6))
@@ -151,12 +165,18 @@ def test_cross_entropy_loss_value_and_gradient():
     np.testing.assert_allclose(loss_fn.backward(2.0), [[-0.5, 0.5], [0.75, -0.75]])
 
 
-@pytest.mark.parametrize("make, shape", [
-    (lambda rng: nn.Conv2d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, rng=rng, dtype=np.float32), (3, 4, 9, 8)),
-    (lambda rng: nn.Conv2d(2, 3, (3, 2), padding="same", rng=rng, dtype=np.float32), (2, 2, 5, 6)),
-    (lambda rng: nn.MaxPool2d(3, stride=1, padding=1), (2, 3, 6, 5)),
-    (lambda rng: nn.MaxPool2d(2), (2, 3, 6, 6)),
-])
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (
+            lambda rng: nn.Conv2d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, rng=rng, dtype=np.float32),
+            (3, 4, 9, 8),
+        ),
+        (lambda rng: nn.Conv2d(2, 3, (3, 2), padding="same", rng=rng, dtype=np.float32), (2, 2, 5, 6)),
+        (lambda rng: nn.MaxPool2d(3, stride=1, padding=1), (2, 3, 6, 5)),
+        (lambda rng: nn.MaxPool2d(2), (2, 3, 6, 6)),
+    ],
+)
 def test_training_reuses_the_forward_and_gives_the_stateless_gradients(make, shape):
     """In training mode the layer keeps its forward's columns / argmax and releases them in backward;
     the gradients are those of the stateless <op>_backward, ties (ReLU zeros) included."""

@@ -1,4 +1,5 @@
 """course_utils.nn.module and construction of the layers: parameters, names, modes, repr, initialisation."""
+
 import numpy as np
 import pytest
 
@@ -7,8 +8,12 @@ from course_utils import nn
 
 def small_net(**kwargs):
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1, **kwargs), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(4 * 2 * 2, 3, **kwargs),
+        nn.Conv2d(1, 4, 3, padding=1, **kwargs),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 2 * 2, 3, **kwargs),
     )
 
 
@@ -31,8 +36,9 @@ def test_train_and_eval_reach_every_submodule():
 
 
 def test_repr_reads_like_pytorch():
-    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                          nn.Linear(8, 10, bias=False))
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 10, bias=False)
+    )
     assert repr(model) == (
         "Sequential(\n"
         "  (0): Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"
@@ -51,12 +57,15 @@ def test_repr_reads_like_pytorch():
     )
 
 
-@pytest.mark.parametrize("layer, shape, fan_in", [
-    (lambda rng: nn.Conv2d(16, 64, 3, rng=rng), (64, 16, 3, 3), 16 * 9),
-    (lambda rng: nn.Conv2d(16, 64, (3, 5), groups=4, rng=rng), (64, 4, 3, 5), 4 * 15),
-    (lambda rng: nn.ConvTranspose2d(16, 64, 3, groups=2, rng=rng), (16, 32, 3, 3), 8 * 9),
-    (lambda rng: nn.Linear(300, 200, rng=rng), (200, 300), 300),
-])
+@pytest.mark.parametrize(
+    "layer, shape, fan_in",
+    [
+        (lambda rng: nn.Conv2d(16, 64, 3, rng=rng), (64, 16, 3, 3), 16 * 9),
+        (lambda rng: nn.Conv2d(16, 64, (3, 5), groups=4, rng=rng), (64, 4, 3, 5), 4 * 15),
+        (lambda rng: nn.ConvTranspose2d(16, 64, 3, groups=2, rng=rng), (16, 32, 3, 3), 8 * 9),
+        (lambda rng: nn.Linear(300, 200, rng=rng), (200, 300), 300),
+    ],
+)
 def test_he_initialisation_is_seeded_float32_with_zero_bias(layer, shape, fan_in):
     a, b = layer(np.random.default_rng(7)), layer(np.random.default_rng(7))
     w = a.weight.data
@@ -76,20 +85,23 @@ def test_default_generator_and_dtype_keyword():
     assert nn.Conv2d(1, 2, 3)(x).dtype == np.float32  # inputs are cast to the layer's dtype
 
 
-@pytest.mark.parametrize("make, error, match", [
-    (lambda: nn.Conv2d(3, 4, 3, groups=2), ValueError, "divisible by groups"),
-    (lambda: nn.Conv2d(0, 4, 3), ValueError, "in_channels must be a positive int"),
-    (lambda: nn.Conv2d(1, 4, (3, 3, 3)), ValueError, "kernel_size"),
-    (lambda: nn.Conv2d(1, 4, 3, stride=0), ValueError, "stride"),
-    (lambda: nn.Conv2d(1, 4, 3, rng=42), TypeError, "rng must be a numpy.random.Generator"),
-    (lambda: nn.Linear(2.5, 3), ValueError, "in_features"),
-    (lambda: nn.MaxPool2d(0), ValueError, "kernel_size"),
-    (lambda: nn.AvgPool2d(2, padding=-1), ValueError, "padding"),
-    (lambda: nn.BatchNorm2d(4, momentum=2.0), ValueError, "momentum"),
-    (lambda: nn.BatchNorm2d(4, momentum=None), ValueError, "momentum"),
-    (lambda: nn.Sequential(nn.ReLU(), "relu"), TypeError, "argument 1 is a str"),
-    (lambda: nn.Parameter([1.0]), TypeError, "data must be a numpy.ndarray"),
-])
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: nn.Conv2d(3, 4, 3, groups=2), ValueError, "divisible by groups"),
+        (lambda: nn.Conv2d(0, 4, 3), ValueError, "in_channels must be a positive int"),
+        (lambda: nn.Conv2d(1, 4, (3, 3, 3)), ValueError, "kernel_size"),
+        (lambda: nn.Conv2d(1, 4, 3, stride=0), ValueError, "stride"),
+        (lambda: nn.Conv2d(1, 4, 3, rng=42), TypeError, "rng must be a numpy.random.Generator"),
+        (lambda: nn.Linear(2.5, 3), ValueError, "in_features"),
+        (lambda: nn.MaxPool2d(0), ValueError, "kernel_size"),
+        (lambda: nn.AvgPool2d(2, padding=-1), ValueError, "padding"),
+        (lambda: nn.BatchNorm2d(4, momentum=2.0), ValueError, "momentum"),
+        (lambda: nn.BatchNorm2d(4, momentum=None), ValueError, "momentum"),
+        (lambda: nn.Sequential(nn.ReLU(), "relu"), TypeError, "argument 1 is a str"),
+        (lambda: nn.Parameter([1.0]), TypeError, "data must be a numpy.ndarray"),
+    ],
+)
 def test_bad_construction_raises_naming_the_argument(make, error, match):
     with pytest.raises(error, match=match):
         make()

@@ -1,4 +1,5 @@
 """course_utils.nn optimisers: PyTorch's update rules against steps computed by hand."""
+
 import numpy as np
 import pytest
 
@@ -73,14 +74,17 @@ def test_zero_grad_and_model_freezing():
     assert all(p.grad is None for p in model.parameters())
 
 
-@pytest.mark.parametrize("make, error, match", [
-    (lambda p: nn.SGD(p, lr=-1.0), ValueError, "lr"),
-    (lambda p: nn.SGD(p, lr=0.1, momentum=1.0), ValueError, "momentum"),
-    (lambda p: nn.SGD(p, lr=0.1, weight_decay=-1.0), ValueError, "weight_decay"),
-    (lambda p: nn.Adam(p, betas=(0.9,)), ValueError, "betas"),
-    (lambda p: nn.Adam([]), ValueError, "params is empty"),
-    (lambda p: nn.Adam([np.zeros(2)]), TypeError, r"params\[0\] must be a Parameter"),
-])
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda p: nn.SGD(p, lr=-1.0), ValueError, "lr"),
+        (lambda p: nn.SGD(p, lr=0.1, momentum=1.0), ValueError, "momentum"),
+        (lambda p: nn.SGD(p, lr=0.1, weight_decay=-1.0), ValueError, "weight_decay"),
+        (lambda p: nn.Adam(p, betas=(0.9,)), ValueError, "betas"),
+        (lambda p: nn.Adam([]), ValueError, "params is empty"),
+        (lambda p: nn.Adam([np.zeros(2)]), TypeError, r"params\[0\] must be a Parameter"),
+    ],
+)
 def test_bad_arguments(make, error, match):
     with pytest.raises(error, match=match):
         make([param([0.0], [0.0])])

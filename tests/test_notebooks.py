@@ -13,23 +13,27 @@ without editing this file):
 - every figure the solution draws carries alt text (``course_utils.plots.show``);
 - the source notebook follows the style guide (``tools/notebook.py check``).
 """
+
 from __future__ import annotations
 
 import html
 import re
 
+import colab_support
 import nbformat
 import pytest
-import colab_support
-from conftest import REPO, nbgrader, notebook_tool, per_assignment
+from conftest import REPO, nbgrader, per_assignment
 
+from tools import notebook as notebook_tool  # the checkout is on sys.path (conftest)
 
 pytestmark = pytest.mark.notebooks
 
 
 def _errors(nb: nbformat.NotebookNode) -> list[str]:
-    return [f"cell {index} ({cell.metadata.get('nbgrader', {}).get('grade_id', 'no grade id')}): {ename}: {evalue}"
-            for index, cell, ename, evalue in colab_support.errors(nb)]
+    return [
+        f"cell {index} ({cell.metadata.get('nbgrader', {}).get('grade_id', 'no grade id')}): {ename}: {evalue}"
+        for index, cell, ename, evalue in colab_support.errors(nb)
+    ]
 
 
 @per_assignment()
@@ -57,11 +61,17 @@ def figures_without_alt_text(nb: nbformat.NotebookNode) -> list[str]:
 @per_assignment()
 def test_every_figure_has_alt_text(assignment, roundtrip):
     nb = roundtrip.autograded("solution")
-    assert any("image/png" in output.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
-               for output in cell.outputs), f"{assignment} drew no figure: is the check looking at the right outputs?"
+    assert any(
+        "image/png" in output.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    ), f"{assignment} drew no figure: is the check looking at the right outputs?"
     missing = figures_without_alt_text(nb)
-    assert not missing, (f"{len(missing)} figures of {assignment} have no alt text (show them with "
-                         "course_utils.plots.show(fig, alt=...)):\n" + "\n".join(missing))
+    assert not missing, (
+        f"{len(missing)} figures of {assignment} have no alt text (show them with "
+        "course_utils.plots.show(fig, alt=...)):\n" + "\n".join(missing)
+    )
 
 
 @per_assignment()
@@ -89,8 +99,9 @@ def _without_hidden_tests(source: str) -> str:
 def test_release_has_no_solution_or_hidden_test(assignment, roundtrip):
     source = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     release = nbformat.read(roundtrip.released(), as_version=4)
-    released = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in release.cells
-                if "nbgrader" in cell.metadata}
+    released = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in release.cells if "nbgrader" in cell.metadata
+    }
     text = "\n".join(cell.source for cell in release.cells)
     assert not re.search(r"BEGIN (SOLUTION|HIDDEN TESTS)|END (SOLUTION|HIDDEN TESTS)", text)
     for cell in source.cells:
@@ -127,12 +138,18 @@ def test_readme_syllabus_points_match_the_notebooks():
     readme = (REPO / "README.md").read_text()
     for assignment in notebook_tool.source_notebooks():
         nb = nbformat.read(assignment, as_version=4)
-        points = sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
-                     if c.metadata.get("nbgrader", {}).get("grade"))
-        row = next(line for line in readme.splitlines()
-                   if line.startswith("| [") and f"(notebooks/{assignment.parent.name}/" in line)
+        points = sum(
+            c.metadata["nbgrader"].get("points", 0) for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+        )
+        row = next(
+            line
+            for line in readme.splitlines()
+            if line.startswith("| [") and f"(notebooks/{assignment.parent.name}/" in line
+        )
         stated = row.split("|")[-3].strip()
-        assert stated == f"{points:g}", f"README says {stated} points for {assignment.parent.name}, the notebook has {points:g}"
+        assert stated == f"{points:g}", (
+            f"README says {stated} points for {assignment.parent.name}, the notebook has {points:g}"
+        )
 
 
 def test_readme_links_every_notebook_to_colab_and_binder_at_one_repository():
@@ -141,7 +158,9 @@ def test_readme_links_every_notebook_to_colab_and_binder_at_one_repository():
     for assignment in notebook_tool.source_notebooks():
         name = assignment.parent.name
         row = next(line for line in readme.splitlines() if line.startswith("| [") and f"(notebooks/{name}/" in line)
-        assert f"[Colab]({notebook_tool.colab_url(name)})" in row, f"the README's syllabus row of {name} has no Colab link"
+        assert f"[Colab]({notebook_tool.colab_url(name)})" in row, (
+            f"the README's syllabus row of {name} has no Colab link"
+        )
         title = nbformat.read(assignment, as_version=4).cells[0].source
         assert notebook_tool.colab_url(name) in title, f"{name}'s title cell has no Colab link"
     hosts = re.findall(r"(?:mybinder\.org/v2/gh|colab\.research\.google\.com/github)/([\w.-]+/[\w.-]+)/", readme)
@@ -150,12 +169,17 @@ def test_readme_links_every_notebook_to_colab_and_binder_at_one_repository():
 
 def test_the_style_check_catches_exercise_numbers_and_points_that_disagree_with_the_gradebook():
     def graded(grade_id, points):
-        return nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
-            "grade": True, "grade_id": grade_id, "points": points, "solution": False, "locked": True}})
+        return nbformat.v4.new_code_cell(
+            "pass",
+            metadata={
+                "nbgrader": {"grade": True, "grade_id": grade_id, "points": points, "solution": False, "locked": True}
+            },
+        )
 
     def solution(grade_id):
-        return nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
-            "grade": False, "grade_id": grade_id, "solution": True, "locked": False}})
+        return nbformat.v4.new_code_cell(
+            "pass", metadata={"nbgrader": {"grade": False, "grade_id": grade_id, "solution": True, "locked": False}}
+        )
 
     def notebook(header, *headings):
         cells = [nbformat.v4.new_markdown_cell(header)]
@@ -163,12 +187,25 @@ def test_the_style_check_catches_exercise_numbers_and_points_that_disagree_with_
             cells += [nbformat.v4.new_markdown_cell(heading), solution(name), graded(f"{name}_tests", points)]
         return nbformat.v4.new_notebook(cells=cells)
 
-    good = notebook("# 05 · T\n\nGraded exercises: 2, worth 5 points.", "### Exercise 5.1: a (2 points)",
-                    "### Exercise 5.2: b (3 points)")
+    good = notebook(
+        "# 05 · T\n\nGraded exercises: 2, worth 5 points.",
+        "### Exercise 5.1: a (2 points)",
+        "### Exercise 5.2: b (3 points)",
+    )
     assert notebook_tool._numbering_problems(good, 5) == []
     problems = notebook_tool._numbering_problems(
-        notebook("# 05 · T\n\nGraded exercises: 3.", "### Exercise 5.1: a (2 points)", "### Exercise 5.3: b (3 points)"), 5)
+        notebook(
+            "# 05 · T\n\nGraded exercises: 3.", "### Exercise 5.1: a (2 points)", "### Exercise 5.3: b (3 points)"
+        ),
+        5,
+    )
     assert any("are not 5.1 to 5.2" in p for p in problems) and any("says 3 graded exercises" in p for p in problems)
     problems = notebook_tool._numbering_problems(
-        notebook("# 05 · T\n\n5.1 `a` (2), 5.2 `b` (2)", "### Exercise 5.1: a (2 points)", "### Exercise 5.2: b (4 points)"), 5)
-    assert any("state points [2, 4]" in p for p in problems) and any("header lists points [2, 2]" in p for p in problems)
+        notebook(
+            "# 05 · T\n\n5.1 `a` (2), 5.2 `b` (2)", "### Exercise 5.1: a (2 points)", "### Exercise 5.2: b (4 points)"
+        ),
+        5,
+    )
+    assert any("state points [2, 4]" in p for p in problems) and any(
+        "header lists points [2, 2]" in p for p in problems
+    )

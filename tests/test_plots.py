@@ -1,15 +1,16 @@
 """course_utils.plots: every helper returns a Figure with the expected tiles."""
+
 import io
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from course_utils import plots  # noqa: E402
+from course_utils import plots
 
 rng = np.random.default_rng(0)
 
@@ -80,11 +81,13 @@ def test_show_attaches_alt_text_to_the_png_and_closes_the_figure(monkeypatch):
     formatter.formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, "png"))
     published = []
     monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(display_formatter=formatter))
-    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, metadata: published.append((data, metadata)))
+    monkeypatch.setattr(
+        IPython.display, "publish_display_data", lambda data, metadata: published.append((data, metadata))
+    )
     fig = plots.new_figure(2, 2)
     fig.subplots().plot([0, 1, 4])
     plots.show(fig, alt="  A rising line.  ")
-    (data, metadata), = published
+    ((data, metadata),) = published
     assert data["image/png"][:4] == b"\x89PNG"
     assert metadata["image/png"]["alt"] == "A rising line."
 

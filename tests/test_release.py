@@ -1,4 +1,5 @@
 """The student release in notebooks/ is exactly what `make release` makes from solutions/."""
+
 import filecmp
 from pathlib import Path
 

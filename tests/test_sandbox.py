@@ -9,6 +9,7 @@ come out the same, and nothing the attackers started may be alive once `course g
 has returned. Every attack prints ``ATTACK <name> ran`` first, so a test whose attack
 never ran fails too.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,11 +28,11 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from make_submissions import ASSIGNMENT, SOLVED, answered  # noqa: E402
+from make_submissions import ASSIGNMENT, SOLVED, answered
 
-import course_utils  # noqa: E402
-from course_utils.instructor import jail  # noqa: E402
-from course_utils.instructor.feedback import hidden_lines, leaks  # noqa: E402
+import course_utils
+from course_utils.instructor import jail
+from course_utils.instructor.feedback import hidden_lines, leaks
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("sandbox")]
 
@@ -40,14 +41,27 @@ RELEASED = REPO / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 SOURCE = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 PACKAGE = Path(course_utils.__file__).resolve().parent
 COURSE = [sys.executable, "-m", "course_utils.instructor.cli"]
-OPTIONS = ["--source", str(REPO / "solutions"), "--assignment", ASSIGNMENT, "--workers", "2", "--timeout", "30", "--no-progress"]
-MARK = f"sbx{os.getpid()}"            # in the command line of every process an attacker starts
+OPTIONS = [
+    "--source",
+    str(REPO / "solutions"),
+    "--assignment",
+    ASSIGNMENT,
+    "--workers",
+    "2",
+    "--timeout",
+    "30",
+    "--no-progress",
+]
+MARK = f"sbx{os.getpid()}"  # in the command line of every process an attacker starts
 SLEEP = f"{700 + os.getpid() % 97}.{os.getpid()}"  # the argument of the attackers' `sleep`s
-HONEST = {"honest-full": SOLVED, "honest-partial": SOLVED.replace("zip(values, weights)", "zip(values[:3], weights[:3])"),
-          "honest-secret": SOLVED + f"\n# a line only this student wrote: secret-{MARK}\n"}
+HONEST = {
+    "honest-full": SOLVED,
+    "honest-partial": SOLVED.replace("zip(values, weights)", "zip(values[:3], weights[:3])"),
+    "honest-secret": SOLVED + f"\n# a line only this student wrote: secret-{MARK}\n",
+}
 
 ATTACKS = {
-    "read-source": '''
+    "read-source": """
 import os, pathlib
 import course_utils
 found = []
@@ -72,8 +86,8 @@ for nb, text in found:
     print("read", nb)
     if nb.name.startswith("{assignment}"):
         print(text)
-''',
-    "gradebook": '''
+""",
+    "gradebook": """
 import sqlite3
 try:
     print(open({gradebook!r}, "rb").read(100))
@@ -83,8 +97,8 @@ try:
     print("gradebook zeroed")
 except Exception as error:
     print("gradebook:", type(error).__name__)
-''',
-    "write-outside": '''
+""",
+    "write-outside": """
 for path in [{outside!r}, {home_file!r}, {repo_file!r}, "/usr/pwned-{mark}"]:
     try:
         with open(path, "w") as f:
@@ -92,8 +106,8 @@ for path in [{outside!r}, {home_file!r}, {repo_file!r}, "/usr/pwned-{mark}"]:
         print("wrote", path)
     except OSError as error:
         print("could not write", path, type(error).__name__)
-''',
-    "rewrite-package": '''
+""",
+    "rewrite-package": """
 import course_utils.grading
 try:
     with open(course_utils.grading.__file__, "a") as f:
@@ -101,7 +115,7 @@ try:
     print("package rewritten")
 except OSError as error:
     print("package:", type(error).__name__)
-''',
+""",
     "daemon": '''
 import os, subprocess, sys
 code = """
@@ -122,7 +136,7 @@ subprocess.Popen([sys.executable, "-c", code, "{mark}-daemon"], start_new_sessio
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait()
 print("daemon started")
 ''',
-    "sleepers": '''
+    "sleepers": """
 import subprocess
 started = 0
 for _ in range(100):
@@ -133,8 +147,8 @@ for _ in range(100):
         print("sleep:", type(error).__name__)
         break
 print("sleepers started", started)
-''',
-    "fork-bomb": '''
+""",
+    "fork-bomb": """
 import os, signal, time
 children = []
 try:
@@ -150,8 +164,8 @@ print("forks", len(children))
 for pid in children:  # the kernel carries on with the exercise
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
-''',
-    "kill-worker": '''
+""",
+    "kill-worker": """
 import os, signal
 print("my parent is", os.getppid(), "")
 for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
@@ -161,8 +175,8 @@ for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
             print("killed", pid)
         except OSError as error:
             print("could not kill", pid, type(error).__name__)
-''',
-    "read-other": '''
+""",
+    "read-other": """
 import pathlib
 for target in [{other_submitted!r}, {other_input!r}, {course_dir!r}]:
     path = pathlib.Path(target)
@@ -171,8 +185,8 @@ for target in [{other_submitted!r}, {other_input!r}, {course_dir!r}]:
             print("read", nb, nb.read_text())
     except OSError as error:
         print("no", target, type(error).__name__)
-''',
-    "connect": '''
+""",
+    "connect": """
 import socket
 try:
     with socket.create_connection(("127.0.0.1", {port}), timeout=3) as s:
@@ -180,7 +194,7 @@ try:
     print("connected")
 except OSError as error:
     print("connect:", type(error).__name__)
-''',
+""",
 }
 
 
@@ -199,8 +213,13 @@ def _scores(db: Path, students) -> dict:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{db}") as gb:
-        return {s: {g.name: (g.auto_score, g.max_score) for g in
-                    gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, s).grades} for s in students}
+        return {
+            s: {
+                g.name: (g.auto_score, g.max_score)
+                for g in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, s).grades
+            }
+            for s in students
+        }
 
 
 def _package_digest() -> str:
@@ -249,8 +268,9 @@ class _Listener:
 
 
 def _grade(root: Path, batch: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*COURSE, "grade", str(batch), *OPTIONS], cwd=root, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        [*COURSE, "grade", str(batch), *OPTIONS], cwd=root, capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.fixture(scope="module")
@@ -265,17 +285,27 @@ def graded(tmp_path_factory):
             nbformat.write(_notebook(code), folder / f"{ASSIGNMENT}.ipynb")
     listener = _Listener()
     course_dir = attack_root / "course-dir"
-    paths = dict(source=str(SOURCE), gradebook=str(course_dir / "gradebook.db"), grades=str(course_dir / "grades.csv"),
-                 outside=str(root / "outside.txt"), home_file=str(Path.home() / f"pwned-{MARK}"),
-                 repo_file=str(REPO / f"pwned-{MARK}"), mark=MARK, sleep=SLEEP, port=listener.port,
-                 assignment=ASSIGNMENT, course_dir=str(course_dir),
-                 other_submitted=str(course_dir / "submitted" / "honest-secret"),
-                 other_input=str(attack_root / "batch" / "honest-secret"))
+    paths = dict(
+        source=str(SOURCE),
+        gradebook=str(course_dir / "gradebook.db"),
+        grades=str(course_dir / "grades.csv"),
+        outside=str(root / "outside.txt"),
+        home_file=str(Path.home() / f"pwned-{MARK}"),
+        repo_file=str(REPO / f"pwned-{MARK}"),
+        mark=MARK,
+        sleep=SLEEP,
+        port=listener.port,
+        assignment=ASSIGNMENT,
+        course_dir=str(course_dir),
+        other_submitted=str(course_dir / "submitted" / "honest-secret"),
+        other_input=str(attack_root / "batch" / "honest-secret"),
+    )
     for name, code in ATTACKS.items():
         folder = attack_root / "batch" / name / ASSIGNMENT
         folder.mkdir(parents=True)
-        nbformat.write(_notebook(SOLVED + f'\nprint("ATTACK {name} ran")\n' + code.format(**paths)),
-                       folder / f"{ASSIGNMENT}.ipynb")
+        nbformat.write(
+            _notebook(SOLVED + f'\nprint("ATTACK {name} ran")\n' + code.format(**paths)), folder / f"{ASSIGNMENT}.ipynb"
+        )
     package_before = _package_digest()
     try:
         honest = _grade(honest_root, honest_root / "batch")
@@ -285,15 +315,26 @@ def graded(tmp_path_factory):
         time.sleep(3)  # a daemon that outlived the batch would have written by now
     finally:
         listener.close()
-    return dict(root=root, honest=honest, attacked=attacked, course_dir=course_dir, listener=listener,
-                grades_after_return=grades_after_return, alive_at_return=alive_at_return,
-                package_before=package_before, package_after=_package_digest())
+    return dict(
+        root=root,
+        honest=honest,
+        attacked=attacked,
+        course_dir=course_dir,
+        listener=listener,
+        grades_after_return=grades_after_return,
+        alive_at_return=alive_at_return,
+        package_before=package_before,
+        package_after=_package_digest(),
+    )
 
 
 def _outputs(course_dir: Path, student: str) -> str:
     nb = nbformat.read(course_dir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    return "\n".join(str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
-                     for cell in nb.cells for out in cell.get("outputs", []))
+    return "\n".join(
+        str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+    )
 
 
 def test_both_batches_grade(graded):
@@ -319,8 +360,9 @@ def test_honest_students_lose_nothing(graded):
     attacked_rows = _rows(graded["course_dir"] / "grades.csv")
     assert {s: attacked_rows[s] for s in HONEST} == honest_rows
     assert honest_rows["honest-full"].split(",")[2] == "1" and honest_rows["honest-partial"].split(",")[2] == "0"
-    assert (_scores(graded["course_dir"] / "gradebook.db", HONEST)
-            == _scores(graded["root"] / "honest" / "course-dir" / "gradebook.db", HONEST))
+    assert _scores(graded["course_dir"] / "gradebook.db", HONEST) == _scores(
+        graded["root"] / "honest" / "course-dir" / "gradebook.db", HONEST
+    )
 
 
 def test_no_source_gradebook_or_other_submission_is_readable(graded):
@@ -376,8 +418,14 @@ def test_no_network_not_even_loopback(graded):
 def test_grade_refuses_without_a_usable_sandbox(tmp_path):
     # A PATH without bwrap: `course grade` stops before grading anything.
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
-    result = subprocess.run([*COURSE, "grade", str(REPO / "tests" / "fixtures" / "submissions"), *OPTIONS],
-                            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [*COURSE, "grade", str(REPO / "tests" / "fixtures" / "submissions"), *OPTIONS],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("course: error: the grading sandbox needs bubblewrap"), lines
@@ -389,8 +437,13 @@ def test_no_sandbox_warns_and_marks_every_row(tmp_path):
     batch = tmp_path / "batch" / "honest-full" / ASSIGNMENT
     batch.mkdir(parents=True)
     nbformat.write(_notebook(SOLVED), batch / f"{ASSIGNMENT}.ipynb")
-    result = subprocess.run([*COURSE, "grade", str(tmp_path / "batch"), *OPTIONS, "--no-sandbox"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [*COURSE, "grade", str(tmp_path / "batch"), *OPTIONS, "--no-sandbox"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "course: warning: grading WITHOUT the sandbox" in result.stderr
     with open(tmp_path / "course-dir" / "grades.csv", newline="") as f:
@@ -414,18 +467,27 @@ def test_the_jail_hides_the_course_and_keeps_the_environment(monkeypatch):
         assert flag in cmd
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root to become an ordinary user (as an ordinary user, the batch tests "
-                           "above already run the jail in an unprivileged user namespace)")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root to become an ordinary user (as an ordinary user, the batch tests "
+    "above already run the jail in an unprivileged user namespace)",
+)
 def test_an_ordinary_user_can_build_the_jail():
     """The jail of an ordinary user (unprivileged user namespaces), with the system's shell inside."""
     box = Path(tempfile.mkdtemp(prefix="course-jail-user-"))  # in /tmp, which the user can reach
     try:
         os.chown(box, jail.NOBODY, jail.NOBODY)
-        script = "id -u; ls /proc | grep -c '^[0-9]'; cat /proc/net/dev | tail -n +3 | cut -d: -f1; ls /work /root 2>&1; true"
+        script = (
+            "id -u; ls /proc | grep -c '^[0-9]'; cat /proc/net/dev | tail -n +3 | cut -d: -f1; "
+            "ls /work /root 2>&1; true"
+        )
         cmd = jail.command(box, ["/bin/sh", "-c", script], root_mode=False, paths=[])
-        result = subprocess.run(["setpriv", "--reuid", str(jail.NOBODY), "--regid", str(jail.NOBODY),
-                                 "--clear-groups", *cmd], capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            ["setpriv", "--reuid", str(jail.NOBODY), "--regid", str(jail.NOBODY), "--clear-groups", *cmd],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         shutil.rmtree(box)
     assert result.returncode == 0, result.stderr

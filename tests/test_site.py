@@ -10,6 +10,7 @@
   (screenshots of the landing page and notebook 02 in ``artifacts/screenshots/site-*.png``);
 - the checker itself fails on a crafted folder with each kind of defect.
 """
+
 from __future__ import annotations
 
 import html
@@ -56,8 +57,13 @@ def built_site(executed_solutions, tmp_path_factory) -> Path:
     nb = nbformat.read(executed / f"{NOTEBOOK_PAGE}.ipynb", as_version=4)
     release = nbformat.read(REPO / "notebooks" / NOTEBOOK_PAGE / f"{NOTEBOOK_PAGE}.ipynb", as_version=4)
     exercises = {cell.id for cell in release.cells if site_tool._is_exercise(cell)}
-    figure = next(output for cell in nb.cells if cell.id not in exercises for output in cell.get("outputs", [])
-                  if "image/png" in output.get("data", {}))
+    figure = next(
+        output
+        for cell in nb.cells
+        if cell.id not in exercises
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    )
     figure.setdefault("metadata", {})["image/png"] = {"alt": TEST_ALT}
     nbformat.write(nb, executed / f"{NOTEBOOK_PAGE}.ipynb")
     return site_tool.build(executed, tmp_path_factory.mktemp("site"))
@@ -99,7 +105,9 @@ def test_pages_are_the_students_view(built_site):
         page = (built_site / "notebooks" / name / f"{name}.html").read_text()
         assert "YOUR CODE HERE" in page and "NotImplementedError" in page, f"{name}: no exercise stub shown"
         assert site_tool.WIDGET_VIEW not in page, f"{name}: a widget view reached the page"
-        pngs = sum(1 for cell in shown.cells for output in cell.get("outputs", []) if "image/png" in output.get("data", {}))
+        pngs = sum(
+            1 for cell in shown.cells for output in cell.get("outputs", []) if "image/png" in output.get("data", {})
+        )
         images = len(re.findall(r'<img [^>]*src="[^"]*_images/[0-9a-f]{64}\.png"', page))
         assert images == pngs, f"{name}: {pngs} figures in the notebook, {images} on the page"
 
@@ -127,9 +135,11 @@ def _free_port() -> int:
 def served_site(built_site):
     """The built site on a loopback HTTP server (python -m http.server), stopped by its pid."""
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                                "--directory", str(built_site)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(built_site)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -137,9 +147,9 @@ def served_site(built_site):
             try:
                 urllib.request.urlopen(base + "/index.html", timeout=2).close()
                 break
-            except OSError:
+            except OSError as error:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the site's HTTP server did not start")
+                    raise RuntimeError("the site's HTTP server did not start") from error
                 time.sleep(0.2)
         yield base
     finally:
@@ -187,14 +197,19 @@ def _visit(browser, base: str, page_path: str, shot: str | None = None) -> dict:
     try:
         page.on("request", lambda request: requests.append(request.url))
         page.goto(f"{base}/{page_path}", wait_until="load")
-        page.wait_for_function("() => !document.querySelector('.math') || (window.MathJax && MathJax.startup"
-                               " && MathJax.startup.promise)", timeout=30_000)
+        page.wait_for_function(
+            "() => !document.querySelector('.math') || (window.MathJax && MathJax.startup && MathJax.startup.promise)",
+            timeout=30_000,
+        )
         found = {"maths": page.evaluate(_MATHS), "images": page.evaluate(_LOAD_IMAGES)}
         if shot:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             height = min(page.evaluate("() => document.documentElement.scrollHeight"), 16000)
-            page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True,
-                            clip={"x": 0, "y": 0, "width": 1280, "height": height})
+            page.screenshot(
+                path=str(SCREENSHOTS / f"{shot}.png"),
+                full_page=True,
+                clip={"x": 0, "y": 0, "width": 1280, "height": height},
+            )
     finally:
         page.close()
     found["outside"] = sorted({url for url in requests if not url.startswith((base, "data:", "blob:", "about:"))})
@@ -203,16 +218,21 @@ def _visit(browser, base: str, page_path: str, shot: str | None = None) -> dict:
 
 def _problems(page_path: str, found: dict) -> list[str]:
     maths = found["maths"]
-    return ([f"{page_path}: formulas left as TeX: {maths['raw'][:3]}"] if maths["raw"] else []) + \
-        [f"{page_path}: TeX error {error!r}" for error in maths["errors"]] + \
-        [f"{page_path}: image {image['src']} did not load" for image in found["images"] if image["width"] == 0] + \
-        [f"{page_path}: requested {url}, outside the site" for url in found["outside"]]
+    return (
+        ([f"{page_path}: formulas left as TeX: {maths['raw'][:3]}"] if maths["raw"] else [])
+        + [f"{page_path}: TeX error {error!r}" for error in maths["errors"]]
+        + [f"{page_path}: image {image['src']} did not load" for image in found["images"] if image["width"] == 0]
+        + [f"{page_path}: requested {url}, outside the site" for url in found["outside"]]
+    )
 
 
-@pytest.mark.parametrize("page_path, shot", [
-    ("index.html", "site-index"),
-    (f"notebooks/{NOTEBOOK_PAGE}/{NOTEBOOK_PAGE}.html", f"site-{NOTEBOOK_PAGE}"),
-])
+@pytest.mark.parametrize(
+    "page_path, shot",
+    [
+        ("index.html", "site-index"),
+        (f"notebooks/{NOTEBOOK_PAGE}/{NOTEBOOK_PAGE}.html", f"site-{NOTEBOOK_PAGE}"),
+    ],
+)
 def test_page_in_chromium(served_site, browser, page_path, shot):
     """Screenshots of the landing page and one notebook page, with its maths and figures."""
     found = _visit(browser, served_site, page_path, shot)
@@ -259,6 +279,12 @@ def test_the_check_catches_each_kind_of_defect(tmp_path):
     }
     missed = [kind for kind, text in expected.items() if not any(text in problem for problem in problems)]
     assert missed == [], f"the check missed {missed}; it said:\n" + "\n".join(problems)
-    assert not any("#top" in problem or "github.com" in problem or "A described" in problem for problem in problems), problems
-    assert subprocess.run([sys.executable, str(REPO / "tools" / "site.py"), "check", str(tmp_path)],
-                          capture_output=True).returncode == 1
+    assert not any("#top" in problem or "github.com" in problem or "A described" in problem for problem in problems), (
+        problems
+    )
+    assert (
+        subprocess.run(
+            [sys.executable, str(REPO / "tools" / "site.py"), "check", str(tmp_path)], capture_output=True
+        ).returncode
+        == 1
+    )

@@ -1,11 +1,12 @@
 """InteractivePlot redraws on change and leaves a static PNG for headless runs."""
+
 import ipywidgets as widgets
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from course_utils.widgets import InteractivePlot  # noqa: E402
+from course_utils.widgets import InteractivePlot
 
 
 def test_redraws_on_change_and_offers_a_png_fallback():

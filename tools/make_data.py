@@ -3,6 +3,7 @@
 Needs scikit-image and scikit-learn, which the course itself does not install:
     pip install scikit-image scikit-learn && python tools/make_data.py
 """
+
 from pathlib import Path
 
 import numpy as np

@@ -16,6 +16,7 @@ an "Open in Colab" link under the title and the setup cell (``SETUP``) right
 after the title cell: both are written here, from ``REPOSITORY`` and the package's
 version in pyproject.toml, and nowhere else.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,7 +76,11 @@ def _add_colab_and_setup(nb: nbformat.NotebookNode, name: str) -> None:
     else:
         lines[1:1] = ["", link]
     title.source = "\n".join(lines)
-    setups = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.source.startswith("# Set-up. On Colab")]
+    setups = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and cell.source.startswith("# Set-up. On Colab")
+    ]
     for i in reversed(setups):
         del nb.cells[i]
     nb.cells.insert(1, nbformat.v4.new_code_cell(setup_source()))
@@ -83,9 +88,13 @@ def _add_colab_and_setup(nb: nbformat.NotebookNode, name: str) -> None:
 
 # Patterns that have no place in a notebook that must run offline, anywhere.
 _ABSOLUTE_PATH = re.compile(r"""["'](/(home|root|work|tmp|Users|usr)/|[A-Za-z]:\\)""")
-_DOWNLOAD = re.compile(r"urlretrieve|requests\.get|urlopen|wget |curl |fetch_openml|scipy\.datasets|torchvision\.datasets|download=True")
+_DOWNLOAD = re.compile(
+    r"urlretrieve|requests\.get|urlopen|wget |curl |fetch_openml|scipy\.datasets|torchvision\.datasets|download=True"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\t]")
-_RANDOM = re.compile(r"np\.random\.(rand|randn|randint|normal|uniform|choice|shuffle|permutation|seed)\b|\brandom\.(random|randint|choice|shuffle)\(")
+_RANDOM = re.compile(
+    r"np\.random\.(rand|randn|randint|normal|uniform|choice|shuffle|permutation|seed)\b|\brandom\.(random|randint|choice|shuffle)\("
+)
 
 
 def normalize(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
@@ -126,7 +135,9 @@ def secret_lines(source: str, blocks: str = "SOLUTION|HIDDEN TESTS") -> set[str]
     released cell shows none of its solution's secret lines; ``tools/site.py`` that the
     course website shows none.
     """
-    secret, public, inside = set(), set(), False
+    secret: set[str] = set()
+    public: set[str] = set()
+    inside = False
     for line in source.splitlines():
         if re.search(rf"BEGIN ({blocks})", line):
             inside = True
@@ -162,18 +173,24 @@ def _numbering_problems(nb: nbformat.NotebookNode, number: int) -> list[str]:
     headings = re.findall(r"Exercise (\d+)\.(\d+)\b[^\n]{0,120}?\((\d+) points?\)", markdown)
     found = []
     if [(int(n), int(k)) for n, k, _ in headings] != [(number, k) for k in range(1, len(points) + 1)]:
-        found.append(f"exercise headings {[f'{n}.{k}' for n, k, _ in headings]} are not {number}.1 to "
-                     f"{number}.{len(points)}, one per graded exercise")
+        found.append(
+            f"exercise headings {[f'{n}.{k}' for n, k, _ in headings]} are not {number}.1 to "
+            f"{number}.{len(points)}, one per graded exercise"
+        )
     elif [int(p) for _, _, p in headings] != [int(p) for p in points]:
-        found.append(f"exercise headings state points {[int(p) for _, _, p in headings]}, "
-                     f"the graded cells give {[int(p) for p in points]}")
+        found.append(
+            f"exercise headings state points {[int(p) for _, _, p in headings]}, "
+            f"the graded cells give {[int(p) for p in points]}"
+        )
     header = nb.cells[0].source
     if (count := re.search(r"Graded exercises: (\d+)", header)) and int(count.group(1)) != len(points):
         found.append(f"the header says {count.group(1)} graded exercises, the notebook has {len(points)}")
     listed = re.findall(r"(\d+)\.(\d+) `\w+` \((\d+)\)", header)
     if listed and [int(p) for _, _, p in listed] != [int(p) for p in points]:
-        found.append(f"the header lists points {[int(p) for _, _, p in listed]}, the graded cells give "
-                     f"{[int(p) for p in points]}")
+        found.append(
+            f"the header lists points {[int(p) for _, _, p in listed]}, the graded cells give "
+            f"{[int(p) for p in points]}"
+        )
     return found
 
 

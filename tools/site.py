@@ -15,6 +15,7 @@ Sphinx extension) plus the student's view of each notebook at its repository pat
 buttons point at the released notebooks. MathJax comes from ``site/node_modules`` (``npm ci`` in
 ``site/``), copied into the build: the site loads nothing from another host.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,6 +60,7 @@ def page_paths(root: Path = REPO) -> list[str]:
 
 # --- the pages' content ---------------------------------------------------------------------------
 
+
 def readme_section(readme: str, heading: str) -> str:
     """The text under ``## heading`` in ``readme``, up to the next ``## `` heading."""
     match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
@@ -75,7 +77,8 @@ def landing_page(root: Path = REPO) -> str:
     template = (root / "site" / "index.md").read_text(encoding="utf-8")
     template = re.sub(r"<!--.*?-->\n*", "", template, flags=re.S)
     return template.replace("{{README:intro}}", intro).replace(
-        "{{README:syllabus}}", readme_section(readme, "Syllabus"))
+        "{{README:syllabus}}", readme_section(readme, "Syllabus")
+    )
 
 
 def _is_exercise(cell) -> bool:
@@ -98,8 +101,12 @@ def _static_output(output) -> dict:
     return output
 
 
-def student_view(release: nbformat.NotebookNode, executed: nbformat.NotebookNode,
-                 solution: nbformat.NotebookNode | None = None, name: str = "") -> nbformat.NotebookNode:
+def student_view(
+    release: nbformat.NotebookNode,
+    executed: nbformat.NotebookNode,
+    solution: nbformat.NotebookNode | None = None,
+    name: str = "",
+) -> nbformat.NotebookNode:
     """The released notebook with the executed solution's outputs on every non-exercise cell.
 
     Cells are matched by id; releases, solutions and executed solutions must have the same
@@ -110,16 +117,21 @@ def student_view(release: nbformat.NotebookNode, executed: nbformat.NotebookNode
     ids, ran_ids = [cell.id for cell in release.cells], [cell.id for cell in executed.cells]
     if ran_ids != ids:
         at = next((i for i, pair in enumerate(zip(ids, ran_ids)) if pair[0] != pair[1]), min(len(ids), len(ran_ids)))
-        raise ValueError(f"{name}: the release and the executed solution differ from cell {at} on "
-                         f"(ids {ids[at:at + 1]} and {ran_ids[at:at + 1]}; {len(ids)} and {len(ran_ids)} cells): "
-                         "notebooks/ is stale (run `make release`) or the executed copy is")
+        raise ValueError(
+            f"{name}: the release and the executed solution differ from cell {at} on "
+            f"(ids {ids[at : at + 1]} and {ran_ids[at : at + 1]}; {len(ids)} and {len(ran_ids)} cells): "
+            "notebooks/ is stale (run `make release`) or the executed copy is"
+        )
     if solution is not None:
         stale = [cell.id for cell, ran in zip(solution.cells, executed.cells) if cell.source != ran.source]
         if [cell.id for cell in solution.cells] != ids or stale:
-            raise ValueError(f"{name}: the executed notebook is not the current solution "
-                             f"(cells that differ: {stale[:5]}); execute it again")
-    view = nbformat.v4.new_notebook(metadata={key: release.metadata[key] for key in ("kernelspec", "language_info")
-                                              if key in release.metadata})
+            raise ValueError(
+                f"{name}: the executed notebook is not the current solution "
+                f"(cells that differ: {stale[:5]}); execute it again"
+            )
+    view = nbformat.v4.new_notebook(
+        metadata={key: release.metadata[key] for key in ("kernelspec", "language_info") if key in release.metadata}
+    )
     for cell, ran in zip(release.cells, executed.cells):
         new = nbformat.from_dict({key: value for key, value in cell.items() if key != "metadata"})
         new.metadata = {}
@@ -134,8 +146,8 @@ def student_view(release: nbformat.NotebookNode, executed: nbformat.NotebookNode
 
 # --- executing the solutions ----------------------------------------------------------------------
 
-def execute_solutions(dest: Path, root: Path = REPO, names: list[str] | None = None,
-                      timeout: int = 600) -> Path:
+
+def execute_solutions(dest: Path, root: Path = REPO, names: list[str] | None = None, timeout: int = 600) -> Path:
     """Execute each solution notebook (cwd: its folder, kernel python3) into ``dest/NN-topic.ipynb``."""
     from nbclient import NotebookClient
 
@@ -144,14 +156,16 @@ def execute_solutions(dest: Path, root: Path = REPO, names: list[str] | None = N
         source = root / "solutions" / name / f"{name}.ipynb"
         nb = nbformat.read(source, as_version=4)
         started = time.monotonic()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(source.parent)}}).execute()
+        NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}
+        ).execute()
         nbformat.write(nb, dest / f"{name}.ipynb")
         print(f"executed {name} in {time.monotonic() - started:.1f} s", flush=True)
     return dest
 
 
 # --- building -------------------------------------------------------------------------------------
+
 
 def _toc(names: list[str]) -> str:
     lines = ["# Generated by tools/site.py", "format: jb-book", "root: index", "chapters:"]
@@ -165,8 +179,11 @@ def prepare(source: Path, executed: Path, root: Path = REPO) -> dict[str, int]:
         raise FileNotFoundError(f"{MATHJAX} is missing: run `npm ci` in site/ (make site does)")
     if source.exists():
         shutil.rmtree(source)
-    shutil.copytree(root / "site", source, ignore=shutil.ignore_patterns(
-        "node_modules", "package*.json", "index.md", "__pycache__", ".gitignore"))
+    shutil.copytree(
+        root / "site",
+        source,
+        ignore=shutil.ignore_patterns("node_modules", "package*.json", "index.md", "__pycache__", ".gitignore"),
+    )
     (source / "index.md").write_text(landing_page(root), encoding="utf-8")
     names = assignments(root)
     (source / "_toc.yml").write_text(_toc(names), encoding="utf-8")
@@ -175,12 +192,19 @@ def prepare(source: Path, executed: Path, root: Path = REPO) -> dict[str, int]:
         path = executed / f"{name}.ipynb"
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: the executed solution of {name}")
-        view = student_view(*(nbformat.read(p, as_version=4) for p in (
-            root / "notebooks" / name / f"{name}.ipynb", path, root / "solutions" / name / f"{name}.ipynb")), name)
+        release, run, solution = (
+            nbformat.read(p, as_version=4)
+            for p in (root / "notebooks" / name / f"{name}.ipynb", path, root / "solutions" / name / f"{name}.ipynb")
+        )
+        view = student_view(release, run, solution, name)
         target = source / "notebooks" / name / f"{name}.ipynb"
         target.parent.mkdir(parents=True)
-        undescribed[name] = sum(1 for cell in view.cells for output in cell.get("outputs", [])
-                                if output.get("metadata", {}).get("image/png", {}).get("alt") == NO_ALT)
+        undescribed[name] = sum(
+            1
+            for cell in view.cells
+            for output in cell.get("outputs", [])
+            if output.get("metadata", {}).get("image/png", {}).get("alt") == NO_ALT
+        )
         nbformat.write(view, target)
     static = source / "_vendor" / "mathjax"  # published as _static/mathjax (site/_config.yml)
     for part in MATHJAX_PARTS:
@@ -212,11 +236,25 @@ def build(executed: Path | None = None, out: Path = OUT, root: Path = REPO) -> P
     if work.exists():
         shutil.rmtree(work)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run([str(jupyter_book), "build", str(out / "source"), "--path-output", str(work),
-                             "--builder", "html", "--keep-going"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(jupyter_book),
+            "build",
+            str(out / "source"),
+            "--path-output",
+            str(work),
+            "--builder",
+            "html",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+    )
     (out / "build.log").write_text(result.stdout + result.stderr)
     if result.returncode:
-        raise RuntimeError(f"jupyter-book build failed ({out / 'build.log'}):\n{(result.stdout + result.stderr)[-4000:]}")
+        raise RuntimeError(
+            f"jupyter-book build failed ({out / 'build.log'}):\n{(result.stdout + result.stderr)[-4000:]}"
+        )
     html_dir = out / "html"
     if html_dir.exists():
         shutil.rmtree(html_dir)
@@ -227,6 +265,7 @@ def build(executed: Path | None = None, out: Path = OUT, root: Path = REPO) -> P
 
 
 # --- checking -------------------------------------------------------------------------------------
+
 
 class _Page(HTMLParser):
     """The tags with a URL, the ids and the images of one HTML page."""
@@ -268,8 +307,10 @@ def secret_lines(root: Path = REPO) -> dict[str, str]:
     """
     public = set()
     for path in sorted((root / "notebooks").glob("*/*.ipynb")):
-        public |= {line.strip() for cell in nbformat.read(path, as_version=4).cells for line in cell.source.splitlines()}
-    found = {}
+        public |= {
+            line.strip() for cell in nbformat.read(path, as_version=4).cells for line in cell.source.splitlines()
+        }
+    found: dict[str, str] = {}
     for name in assignments(root):
         for cell in nbformat.read(root / "solutions" / name / f"{name}.ipynb", as_version=4).cells:
             for line in notebook_tool.secret_lines(cell.source) - public:
@@ -284,8 +325,11 @@ def _text_lines(path: Path) -> set[str]:
     if path.suffix == ".ipynb":
         nb = json.loads(text)
         text = "\n".join("".join(cell.get("source", "")) for cell in nb.get("cells", []))
-        text += "\n" + "\n".join("".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
-                                 for cell in nb.get("cells", []) for output in cell.get("outputs", []))
+        text += "\n" + "\n".join(
+            "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+            for cell in nb.get("cells", [])
+            for output in cell.get("outputs", [])
+        )
     elif path.suffix == ".html":
         text = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<(script|style)\b.*?</\1>", "", text, flags=re.S)))
     return {line.strip() for line in text.splitlines()}
@@ -318,7 +362,8 @@ def check(site: Path, root: Path = REPO, strict_alt: bool = False) -> list[str]:
             if _external(url):
                 rel_kind = attrs.get("rel", "")
                 if tag in ("script", "img", "iframe", "source", "video", "audio") or (
-                        tag == "link" and re.search(r"stylesheet|preload|icon|font|prefetch|preconnect", rel_kind)):
+                    tag == "link" and re.search(r"stylesheet|preload|icon|font|prefetch|preconnect", rel_kind)
+                ):
                     problems.append(f"{rel}: <{tag}> loads an external URL {url}")
                 continue
             parts = urlsplit(url)
@@ -346,12 +391,16 @@ def check(site: Path, root: Path = REPO, strict_alt: bool = False) -> list[str]:
     secrets = secret_lines(root)
     for path in sorted(p for p in site.rglob("*") if p.suffix in (".html", ".ipynb", ".md", ".txt", ".py")):
         for line in sorted(_text_lines(path) & secrets.keys()):
-            problems.append(f"{path.relative_to(site)}: shows a line of {secrets[line]}'s solution or hidden tests: {line!r}")
+            problems.append(
+                f"{path.relative_to(site)}: shows a line of {secrets[line]}'s solution or hidden tests: {line!r}"
+            )
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     build_cmd = commands.add_parser("build", help="build the site")
     build_cmd.add_argument("--executed", type=Path, help="folder of executed solutions, NN-topic.ipynb")

@@ -5,6 +5,7 @@ wheel, an editable install, Colab or nbgrader's ``autograded/<student>/<assignme
 folder, whatever the working directory. ``README.md`` beside this module lists every
 file with its source and licence.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,9 +30,7 @@ def _find(subfolder: str, name: str, suffix: str) -> Path:
     folder = data_dir() / subfolder
     path = folder / f"{name}{suffix}"
     if not path.is_file():
-        raise ValueError(
-            f"unknown {subfolder[:-1]} name {name!r}; available: {', '.join(_available(folder, suffix))}"
-        )
+        raise ValueError(f"unknown {subfolder[:-1]} name {name!r}; available: {', '.join(_available(folder, suffix))}")
     return path
 
 

@@ -41,6 +41,7 @@ as many threads as NumPy's BLAS (``_threads``).
 Bad input raises TypeError or ValueError naming the argument and the shapes; nothing is
 broadcast or cast silently.
 """
+
 from .activation import relu, relu_backward
 from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from .conv_transpose import conv_transpose2d, conv_transpose2d_backward

@@ -5,6 +5,7 @@ shape or value) with a message that names the argument and the shapes involved. 
 broadcast or cast silently: float32 stays float32, float64 stays float64, and mixing them is
 an error, as in PyTorch.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -93,9 +94,17 @@ def out_size(size: int, kernel: int, stride: int, before: int, after: int, dilat
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv_shapes(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: int | tuple[int, ...],
-                padding: int | tuple[int, ...] | str, dilation: int | tuple[int, ...], groups: int, nd: int,
-                op: str) -> tuple[Ints, Pads, Ints, Ints]:
+def conv_shapes(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: int | tuple[int, ...],
+    padding: int | tuple[int, ...] | str,
+    dilation: int | tuple[int, ...],
+    groups: int,
+    nd: int,
+    op: str,
+) -> tuple[Ints, Pads, Ints, Ints]:
     """Validate a convolution's arguments; return the normalised ones and the output shape.
 
     ``x`` is ``(N, C_in, *spatial)`` and ``weight`` ``(C_out, C_in / groups, *kernel)`` with
@@ -140,13 +149,12 @@ def conv_shapes(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stri
     return stride, pads, dilation, (n, c_out, *out)
 
 
-def grad_out_array(grad_out: np.ndarray, expected_shape: Ints, reference: np.ndarray,
-                   reference_name: str = "x") -> np.ndarray:
+def grad_out_array(
+    grad_out: np.ndarray, expected_shape: Ints, reference: np.ndarray, reference_name: str = "x"
+) -> np.ndarray:
     """Check that ``grad_out`` is a float array of the forward output's shape and dtype."""
     float_array(grad_out, "grad_out")
     if grad_out.shape != tuple(expected_shape):
-        raise ValueError(
-            f"grad_out must have the forward output's shape {tuple(expected_shape)}, got {grad_out.shape}"
-        )
+        raise ValueError(f"grad_out must have the forward output's shape {tuple(expected_shape)}, got {grad_out.shape}")
     same_dtype(reference, reference_name, grad_out=grad_out)
     return grad_out

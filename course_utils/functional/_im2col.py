@@ -31,6 +31,7 @@ Two layout choices make those copies and the matrix product fast:
   the products (a large dilation), the columns keep only the ``W_out`` entries of each row
   (``Geometry.width``; below, ``Wq`` stands for that width).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -53,8 +54,7 @@ class Geometry:
     or ``W_out``) and ``runs``: per kernel offset in row-major order, ``(phase (a, b), start)``, the offset's
     sub-grid starting at flat index ``start`` of phase ``(a, b)``."""
 
-    __slots__ = ("kernel", "stride", "dilation", "pads", "in_hw", "out_hw", "padded_hw", "phase_hw", "width",
-                 "runs")
+    __slots__ = ("kernel", "stride", "dilation", "pads", "in_hw", "out_hw", "padded_hw", "phase_hw", "width", "runs")
     kernel: Ints
     stride: Ints
     dilation: Ints
@@ -109,15 +109,20 @@ def _phase_slices(g: Geometry, shape: Ints) -> Iterator[tuple[int, int, Index, I
             yield a, b, (Ellipsis, rows_x, cols_x), (Ellipsis, rows_p, cols_p)
 
 
-def run_view(phases: np.ndarray, g: Geometry, phase: tuple[int, int], start: int,
-             writeable: bool = False) -> np.ndarray:
+def run_view(
+    phases: np.ndarray, g: Geometry, phase: tuple[int, int], start: int, writeable: bool = False
+) -> np.ndarray:
     """The ``(C, N, H_out, Wq)`` view of one kernel offset's sub-grid (its run in every sample and
     channel); no two of its elements share memory."""
     hq, wq = g.phase_hw
     item = phases.itemsize
-    view = np.ndarray((phases.shape[1], phases.shape[0], g.out_hw[0], g.width), phases.dtype, buffer=phases,
-                      offset=((phase[0] * g.stride[1] + phase[1]) * hq * wq + start) * item,
-                      strides=(phases.strides[1], phases.strides[0], wq * item, item))
+    view = np.ndarray(
+        (phases.shape[1], phases.shape[0], g.out_hw[0], g.width),
+        phases.dtype,
+        buffer=phases,
+        offset=((phase[0] * g.stride[1] + phase[1]) * hq * wq + start) * item,
+        strides=(phases.strides[1], phases.strides[0], wq * item, item),
+    )
     view.flags.writeable = writeable
     return view
 
@@ -131,8 +136,12 @@ def pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     n, c, h, w = x.shape
     out = np.empty((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
     out[:, :, top : top + h, left : left + w] = x
-    for border in (out[:, :, :top], out[:, :, top + h :], out[:, :, top : top + h, :left],
-                   out[:, :, top : top + h, left + w :]):
+    for border in (
+        out[:, :, :top],
+        out[:, :, top + h :],
+        out[:, :, top : top + h, :left],
+        out[:, :, top : top + h, left + w :],
+    ):
         border.fill(value)
     return out
 
@@ -154,8 +163,12 @@ def _all_runs(phases: np.ndarray, g: Geometry) -> np.ndarray:
     """With stride 1: the ``(C, kH, kW, N, H_out, width)`` view of every kernel offset's run at once."""
     (dh, dw), wq, item = g.dilation, g.phase_hw[1], phases.itemsize
     s_n, s_c = phases.strides[:2]
-    return as_strided(phases, (phases.shape[1], *g.kernel, phases.shape[0], g.out_hw[0], g.width),
-                      (s_c, dh * wq * item, dw * item, s_n, wq * item, item), writeable=False)
+    return as_strided(
+        phases,
+        (phases.shape[1], *g.kernel, phases.shape[0], g.out_hw[0], g.width),
+        (s_c, dh * wq * item, dw * item, s_n, wq * item, item),
+        writeable=False,
+    )
 
 
 def im2col(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:

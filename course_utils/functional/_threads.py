@@ -9,6 +9,7 @@ saturates its memory bandwidth, so convolutions do not use this.) The thread cou
 ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/ ``MKL_NUM_THREADS``, else the CPUs this process may
 run on (what OpenBLAS itself starts with).
 """
+
 from __future__ import annotations
 
 import os

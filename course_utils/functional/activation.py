@@ -1,4 +1,5 @@
 """relu and its backward pass."""
+
 from __future__ import annotations
 
 import numpy as np

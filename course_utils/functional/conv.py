@@ -8,6 +8,7 @@ the input gradient (Goodfellow et al., *Deep
 Learning*, ch. 9, "Gradient computation": the weight gradient and the "deconvolution";
 Johnson & Fouhey, EECS 442 lecture 15 on shapes). conv1d is conv2d on a height-1 view.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,21 +38,26 @@ def chunks(n: int, bytes_per_sample: int) -> list[tuple[int, int]]:
     return [(n * k // count, n * (k + 1) // count) for k in range(count)]
 
 
-def _product(cols: np.ndarray, weight: np.ndarray, groups: int, g: Geometry, bias: np.ndarray | None,
-             out: np.ndarray) -> np.ndarray:
+def _product(
+    cols: np.ndarray, weight: np.ndarray, groups: int, g: Geometry, bias: np.ndarray | None, out: np.ndarray
+) -> np.ndarray:
     """The convolution proper, one matrix product per group for a block of samples:
     ``weight (G, C_out/G, C_g*kH*kW) @ columns (G, C_g*kH*kW, M)``, written to ``out`` ``(n, C_out, H_out, W_out)``."""
     product = np.matmul(_matrix(weight, groups), _by_group(cols, groups))
     return from_channel_major(product.reshape(weight.shape[0], -1), g, bias, out)
 
 
-def _input_grad(go: np.ndarray, weight: np.ndarray, groups: int, g: Geometry, out: np.ndarray,
-                cols: np.ndarray | None = None) -> np.ndarray:
+def _input_grad(
+    go: np.ndarray, weight: np.ndarray, groups: int, g: Geometry, out: np.ndarray, cols: np.ndarray | None = None
+) -> np.ndarray:
     """conv2d's input gradient, written to ``out`` ``(n, C_in, H, W)``, from the channel-major upstream
     gradient ``go`` ``(C_out, n, H_out * Wq)``: col2im of ``weight^T @ go`` (one product per group),
     the product written to ``cols`` (columns of the block's shape, e.g. the forward's) if given."""
-    product = np.matmul(_matrix(weight, groups).transpose(0, 2, 1), _by_group(go, groups),
-                        out=None if cols is None else _by_group(cols, groups))
+    product = np.matmul(
+        _matrix(weight, groups).transpose(0, 2, 1),
+        _by_group(go, groups),
+        out=None if cols is None else _by_group(cols, groups),
+    )
     return col2im(product if cols is None else cols, out.shape, g, out)
 
 
@@ -77,8 +83,18 @@ class Saved:
         self.geometry, self.columns, self.buffer = geometry, columns, None
 
 
-def _conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Ints, pads: Pads, dilation: Ints,
-            groups: int, out_shape: Ints, keep: bool = False, spare: Saved | None = None) -> tuple[np.ndarray, Saved]:
+def _conv2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Ints,
+    pads: Pads,
+    dilation: Ints,
+    groups: int,
+    out_shape: Ints,
+    keep: bool = False,
+    spare: Saved | None = None,
+) -> tuple[np.ndarray, Saved]:
     """Forward pass, block of samples by block; returns ``(out, Saved)`` (the columns kept if ``keep``,
     in ``spare.buffer`` if that has their shape and dtype)."""
     g = Geometry(weight.shape[2:], stride, dilation, pads, x.shape[2:], out_shape[2:])
@@ -97,8 +113,9 @@ def _conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
     return out, Saved(g, kept)
 
 
-def _conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, groups: int,
-                     saved: Saved) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _conv2d_backward(
+    grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, groups: int, saved: Saved
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Backward pass, block of samples by block, from the forward's ``saved`` (whose columns it uses
     up, leaving their memory in ``saved.buffer``; without columns it builds them again)."""
     g, kept = saved.geometry, saved.columns
@@ -121,10 +138,16 @@ def _conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bi
     return grad_x, grad_weight.reshape(weight.shape), grad_bias
 
 
-def conv2d_saving(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
-                  dilation: int | tuple[int, int] = 1, groups: int = 1,
-                  spare: Saved | None = None) -> tuple[np.ndarray, Saved]:
+def conv2d_saving(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    spare: Saved | None = None,
+) -> tuple[np.ndarray, Saved]:
     """:func:`conv2d` that also returns what its backward pass needs: ``(out, saved)``; then
     ``conv2d_backward_saved(saved, grad_out, x, weight, bias, ..., groups)`` reuses the columns
     instead of building them again (what ``nn.Conv2d`` does in training). ``spare``, a used
@@ -135,10 +158,17 @@ def conv2d_saving(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = N
     return _conv2d(x, weight, bias, strides, pads, dilations, groups, out_shape, keep=True, spare=spare)
 
 
-def conv2d_backward_saved(saved: Saved, grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray,
-                          bias: np.ndarray | None = None, stride: int | tuple[int, int] = 1,
-                          padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1,
-                          groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def conv2d_backward_saved(
+    saved: Saved,
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """:func:`conv2d_backward` from the ``saved`` of :func:`conv2d_saving`, made with the same
     arguments (used once: the columns are released). Returns ``(grad_x, grad_weight, grad_bias)``."""
     g = saved.geometry
@@ -146,9 +176,15 @@ def conv2d_backward_saved(saved: Saved, grad_out: np.ndarray, x: np.ndarray, wei
     return _conv2d_backward(grad_out, x, weight, bias, groups, saved)
 
 
-def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int | tuple[int, int] = 1,
-           padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1,
-           groups: int = 1) -> np.ndarray:
+def conv2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> np.ndarray:
     """2-D cross-correlation of a batch of images, as ``torch.nn.functional.conv2d``.
 
     ``out[n, o, h, w] = bias[o] + sum_{c, i, j} weight[o, c, i, j] *
@@ -177,10 +213,16 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, st
     return _conv2d(x, weight, bias, strides, pads, dilations, groups, out_shape)[0]
 
 
-def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-                    stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
-                    dilation: int | tuple[int, int] = 1,
-                    groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def conv2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv2d` with respect to its array arguments.
 
     Inputs:
@@ -200,14 +242,22 @@ def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bia
     return _conv2d_backward(grad_out, x, weight, bias, groups, Saved(g, None))
 
 
-def _lift_1d(x: np.ndarray, weight: np.ndarray, stride: Ints, pads: Pads,
-             dilation: Ints) -> tuple[np.ndarray, np.ndarray, Ints, Pads, Ints]:
+def _lift_1d(
+    x: np.ndarray, weight: np.ndarray, stride: Ints, pads: Pads, dilation: Ints
+) -> tuple[np.ndarray, np.ndarray, Ints, Pads, Ints]:
     """View 1-D convolution arguments as 2-D ones with height 1."""
     return x[:, :, None, :], weight[:, :, None, :], (1, *stride), ((0, 0), *pads), (1, *dilation)
 
 
-def conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int | tuple[int] = 1,
-           padding: int | tuple[int] | str = 0, dilation: int | tuple[int] = 1, groups: int = 1) -> np.ndarray:
+def conv1d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] | str = 0,
+    dilation: int | tuple[int] = 1,
+    groups: int = 1,
+) -> np.ndarray:
     """1-D cross-correlation of a batch of signals, as ``torch.nn.functional.conv1d``.
 
     Inputs:
@@ -228,9 +278,16 @@ def conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, st
     return out[:, :, 0, :]
 
 
-def conv1d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-                    stride: int | tuple[int] = 1, padding: int | tuple[int] | str = 0, dilation: int | tuple[int] = 1,
-                    groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def conv1d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] | str = 0,
+    dilation: int | tuple[int] = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv1d` with respect to its array arguments.
 
     Inputs:

@@ -6,6 +6,7 @@ forward pass (lecture 18, the Toeplitz view: ``y = T x`` and ``x' = T^T y``; Goo
 al., *Deep Learning*, ch. 9: "deconvolution", multiplication by the transposed matrix). No new
 algorithm lives here, only the bookkeeping of shapes.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +16,16 @@ from ._im2col import Geometry, im2col, to_channel_major
 from .conv import _add_weight_grad, _input_grad, _matrix, _product, chunks
 
 
-def _setup(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: int | tuple[int, ...],
-           padding: int | tuple[int, ...], output_padding: int | tuple[int, ...], groups: int,
-           dilation: int | tuple[int, ...]) -> tuple[Geometry, tuple[int, ...]]:
+def _setup(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: int | tuple[int, ...],
+    padding: int | tuple[int, ...],
+    output_padding: int | tuple[int, ...],
+    groups: int,
+    dilation: int | tuple[int, ...],
+) -> tuple[Geometry, tuple[int, ...]]:
     """Validate; return the ``Geometry`` of the convolution this one is the adjoint of and ``out_shape``."""
     _args.float_array(x, "x", ndim=4)
     _args.float_array(weight, "weight", ndim=4)
@@ -65,10 +73,16 @@ def _setup(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: i
     return Geometry(weight.shape[2:], stride, dilation, pads, out_hw, (h, w)), (n, c_out, *out_hw)
 
 
-def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                     output_padding: int | tuple[int, int] = 0, groups: int = 1,
-                     dilation: int | tuple[int, int] = 1) -> np.ndarray:
+def conv_transpose2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
     """Transposed 2-D convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     Each input pixel ``x[n, c, h, w]`` adds ``x[n, c, h, w] * weight[c, o, :, :]`` (dilated)
@@ -100,9 +114,15 @@ def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None 
 
 
 def conv_transpose2d_backward(
-    grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-    stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0, output_padding: int | tuple[int, int] = 0,
-    groups: int = 1, dilation: int | tuple[int, int] = 1,
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv_transpose2d` with respect to its array arguments.
 

@@ -1,4 +1,5 @@
 """linear (a fully connected layer) and its backward pass."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,9 @@ def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) ->
     return out
 
 
-def linear_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray,
-                    bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def linear_backward(
+    grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`linear` with respect to its array arguments.
 
     Inputs:

@@ -1,4 +1,5 @@
 """cross_entropy (softmax followed by the negative log-likelihood) and its backward pass."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,7 @@ def _setup(logits: np.ndarray, targets: np.ndarray) -> None:
         raise ValueError(f"logits must have at least one row and one class, got shape {logits.shape}")
     if targets.min() < 0 or targets.max() >= c:
         raise ValueError(
-            f"targets must lie in [0, {c}) for logits {logits.shape}, "
-            f"got values in [{targets.min()}, {targets.max()}]"
+            f"targets must lie in [0, {c}) for logits {logits.shape}, got values in [{targets.min()}, {targets.max()}]"
         )
 
 
@@ -47,8 +47,9 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> np.floating:
     return -log_p[np.arange(len(targets)), targets].mean()
 
 
-def cross_entropy_backward(grad_out: float | np.number | np.ndarray, logits: np.ndarray,
-                           targets: np.ndarray) -> np.ndarray:
+def cross_entropy_backward(
+    grad_out: float | np.number | np.ndarray, logits: np.ndarray, targets: np.ndarray
+) -> np.ndarray:
     """Gradient of :func:`cross_entropy` with respect to ``logits``:
     ``grad_out * (softmax(logits) - one_hot(targets)) / N``.
 

@@ -9,6 +9,7 @@ shape, on BLAS's threads (a slice of the batch each): no loop over output pixels
 maximum; ``max_pool2d_saving`` keeps it from the forward pass (``nn.MaxPool2d`` does that), the
 stateless ``max_pool2d_backward`` finds it again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -23,8 +24,14 @@ from ._threads import parallel
 Arguments = tuple[Ints, Ints, Pads, Ints, Ints]  # kernel, stride, pads, dilation, out_shape
 
 
-def _setup(x: np.ndarray, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None,
-           padding: int | tuple[int, ...], dilation: int | tuple[int, ...], op: str) -> Arguments:
+def _setup(
+    x: np.ndarray,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None,
+    padding: int | tuple[int, ...],
+    dilation: int | tuple[int, ...],
+    op: str,
+) -> Arguments:
     """Validate; return ``(kernel, stride, pads, dilation, out_shape)``."""
     _args.float_array(x, "x", ndim=4)
     kernel = _args.int_tuple(kernel_size, "kernel_size", 2, 1)
@@ -57,8 +64,9 @@ def _index_dtype(kernel: Ints) -> type[np.integer]:
     return np.int8 if kernel[0] * kernel[1] < 128 else np.int32
 
 
-def _max(x: np.ndarray, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints, out_shape: Ints,
-         with_index: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _max(
+    x: np.ndarray, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints, out_shape: Ints, with_index: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Max pooling ``(N, C, H_out, W_out)`` and, with ``with_index``, the offset ``k = i * kW + j`` of
     each window's first maximum (int8), or None.
 
@@ -93,8 +101,15 @@ def _max(x: np.ndarray, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints, 
     return out, index
 
 
-def _scatter(grad_out: np.ndarray, x_shape: Ints, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints,
-             share: Callable[[int, int, int, np.ndarray], None]) -> np.ndarray:
+def _scatter(
+    grad_out: np.ndarray,
+    x_shape: Ints,
+    kernel: Ints,
+    stride: Ints,
+    pads: Pads,
+    dilation: Ints,
+    share: Callable[[int, int, int, np.ndarray], None],
+) -> np.ndarray:
     """``grad_x`` ``(N, C, H, W)``: for each kernel offset ``k``, ``share(k, lo, hi, out)`` writes into
     ``out`` the offset's part of the gradient of samples ``lo:hi`` (output-shaped), which is added
     to the offset's sub-grid (or is the sub-grid, when the windows tile the input)."""
@@ -109,8 +124,9 @@ def _scatter(grad_out: np.ndarray, x_shape: Ints, kernel: Ints, stride: Ints, pa
                 share(k, lo, hi, grad[lo:hi][(slice(None), slice(None), *window)])
             return
         if padded:
-            target = np.zeros((hi - lo, x_shape[1], x_shape[2] + top + bottom, x_shape[3] + left + right),
-                              dtype=grad_out.dtype)
+            target = np.zeros(
+                (hi - lo, x_shape[1], x_shape[2] + top + bottom, x_shape[3] + left + right), dtype=grad_out.dtype
+            )
         else:
             target = grad[lo:hi]
             target.fill(0)
@@ -127,18 +143,25 @@ def _scatter(grad_out: np.ndarray, x_shape: Ints, kernel: Ints, stride: Ints, pa
 
 def _tiles(x_shape: Ints, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints, out_shape: Ints) -> bool:
     """Whether the windows cover every element of x exactly once."""
-    return (not any(pads[0] + pads[1]) and stride == kernel and dilation == (1, 1)
-            and x_shape[2] == kernel[0] * out_shape[2] and x_shape[3] == kernel[1] * out_shape[3])
+    return (
+        not any(pads[0] + pads[1])
+        and stride == kernel
+        and dilation == (1, 1)
+        and x_shape[2] == kernel[0] * out_shape[2]
+        and x_shape[3] == kernel[1] * out_shape[3]
+    )
 
 
-def _max_backward(grad_out: np.ndarray, index: np.ndarray, x_shape: Ints, kernel: Ints, stride: Ints, pads: Pads,
-                  dilation: Ints) -> np.ndarray:
+def _max_backward(
+    grad_out: np.ndarray, index: np.ndarray, x_shape: Ints, kernel: Ints, stride: Ints, pads: Pads, dilation: Ints
+) -> np.ndarray:
     """Send each window's upstream gradient to the offset ``index`` names; overlapping windows add.
 
     When the windows tile the input, each offset's sub-grid is written once; otherwise every
     window's maximum becomes a flat position in the padded input and ``np.add.at`` adds the
     upstream gradients there (one pass, in the order of the windows)."""
     if _tiles(x_shape, kernel, stride, pads, dilation, grad_out.shape):
+
         def share(k: int, lo: int, hi: int, out: np.ndarray) -> None:
             np.multiply(grad_out[lo:hi], index[lo:hi] == k, out=out)
 
@@ -148,7 +171,7 @@ def _max_backward(grad_out: np.ndarray, index: np.ndarray, x_shape: Ints, kernel
     hp, wp = x_shape[2] + top + bottom, x_shape[3] + left + right
     flat_type: type[np.signedinteger] = np.int32 if n * c * hp * wp < 2**31 else np.int64
     offsets = np.array([i * dh * wp + j * dw for i in range(kh) for j in range(kw)], dtype=flat_type)
-    corners = (np.arange(ho, dtype=flat_type)[:, None] * (sh * wp) + np.arange(wo, dtype=flat_type) * sw)
+    corners = np.arange(ho, dtype=flat_type)[:, None] * (sh * wp) + np.arange(wo, dtype=flat_type) * sw
     grad = np.empty(x_shape, dtype=grad_out.dtype)
     padded = any(pads[0] + pads[1])
 
@@ -181,8 +204,13 @@ class SavedIndex:
         self.arguments, self.index = arguments, index
 
 
-def max_pool2d(x: np.ndarray, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-               padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1) -> np.ndarray:
+def max_pool2d(
+    x: np.ndarray,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
     """Max pooling, as ``torch.nn.functional.max_pool2d`` (``ceil_mode=False``).
 
     Inputs:
@@ -198,9 +226,14 @@ def max_pool2d(x: np.ndarray, kernel_size: int | tuple[int, int], stride: int | 
     return _max(x, kernel, strides, pads, dilations, out_shape, with_index=False)[0]
 
 
-def max_pool2d_saving(x: np.ndarray, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                      padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1,
-                      spare: object = None) -> tuple[np.ndarray, SavedIndex]:
+def max_pool2d_saving(
+    x: np.ndarray,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    spare: object = None,
+) -> tuple[np.ndarray, SavedIndex]:
     """:func:`max_pool2d` that also returns what its backward pass needs, ``(out, saved)`` (the
     offset of each window's maximum); ``max_pool2d_backward_saved(saved, grad_out, x)`` uses it
     instead of finding the maxima again (what ``nn.MaxPool2d`` does in training). ``spare`` is
@@ -211,8 +244,9 @@ def max_pool2d_saving(x: np.ndarray, kernel_size: int | tuple[int, int], stride:
     return out, SavedIndex(arguments, index)
 
 
-def max_pool2d_backward_saved(saved: SavedIndex, grad_out: np.ndarray, x: np.ndarray, *args: object,
-                              **kwargs: object) -> np.ndarray:
+def max_pool2d_backward_saved(
+    saved: SavedIndex, grad_out: np.ndarray, x: np.ndarray, *args: object, **kwargs: object
+) -> np.ndarray:
     """:func:`max_pool2d_backward` from the ``saved`` of :func:`max_pool2d_saving` (the pooling
     arguments after ``x`` are those ``saved`` was made with)."""
     kernel, stride, pads, dilation, out_shape = saved.arguments
@@ -220,9 +254,14 @@ def max_pool2d_backward_saved(saved: SavedIndex, grad_out: np.ndarray, x: np.nda
     return _max_backward(grad_out, saved.index, x.shape, kernel, stride, pads, dilation)
 
 
-def max_pool2d_backward(grad_out: np.ndarray, x: np.ndarray, kernel_size: int | tuple[int, int],
-                        stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
-                        dilation: int | tuple[int, int] = 1) -> np.ndarray:
+def max_pool2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
     """Gradient of :func:`max_pool2d` with respect to ``x``.
 
     Each window's upstream gradient goes to the window's maximum; when several elements tie,
@@ -244,8 +283,12 @@ def max_pool2d_backward(grad_out: np.ndarray, x: np.ndarray, kernel_size: int | 
     return _max_backward(grad_out, index, x.shape, kernel, strides, pads, dilations)
 
 
-def avg_pool2d(x: np.ndarray, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-               padding: int | tuple[int, int] = 0) -> np.ndarray:
+def avg_pool2d(
+    x: np.ndarray,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+) -> np.ndarray:
     """Average pooling, as ``torch.nn.functional.avg_pool2d`` with its defaults
     (``ceil_mode=False``, ``count_include_pad=True``: padded zeros count in the average).
 
@@ -274,8 +317,13 @@ def avg_pool2d(x: np.ndarray, kernel_size: int | tuple[int, int], stride: int | 
     return out
 
 
-def avg_pool2d_backward(grad_out: np.ndarray, x: np.ndarray, kernel_size: int | tuple[int, int],
-                        stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0) -> np.ndarray:
+def avg_pool2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+) -> np.ndarray:
     """Gradient of :func:`avg_pool2d` with respect to ``x``: every element of a window gets
     ``grad_out / (kH * kW)``; overlapping windows add.
 

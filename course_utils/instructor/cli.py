@@ -12,6 +12,7 @@
 with ``course: error:`` and exits with status 2; ``course grade`` exits with 1 when the
 batch was graded but some files could not be (each is listed, and ``grades.csv`` has them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from .coursedir import DEFAULT_SOURCE, UsageError
+from .jail import Limits
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,30 +38,61 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("--dest", type=Path, help="write the release here instead of notebooks/")
 
     def course_dir(p):
-        p.add_argument("--course-dir", type=Path, default=Path("course-dir"),
-                       help="the grading course directory (default ./course-dir)")
+        p.add_argument(
+            "--course-dir",
+            type=Path,
+            default=Path("course-dir"),
+            help="the grading course directory (default ./course-dir)",
+        )
         p.add_argument("--assignment", help="only this assignment (NN-topic)")
 
     grade = sub.add_parser("grade", help="autograde a folder or zip of submissions; write grades.csv")
-    grade.add_argument("submissions", type=Path, help="folder or .zip: <student>/<assignment>/<nb>.ipynb "
-                       "or flat <student>_<assignment>.ipynb")
+    grade.add_argument(
+        "submissions",
+        type=Path,
+        help="folder or .zip: <student>/<assignment>/<nb>.ipynb or flat <student>_<assignment>.ipynb",
+    )
     course_dir(grade)
     grade.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default 1)")
     grade.add_argument("--db-url", help="gradebook URL (default sqlite:///COURSE_DIR/gradebook.db)")
-    grade.add_argument("--source", type=Path,
-                       help=f"instructor notebooks with hidden tests (default: ./{DEFAULT_SOURCE})")
-    grade.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
-    grade.add_argument("--memory-mb", type=int, default=2048, help="address-space limit of the kernel (default 2048)")
-    grade.add_argument("--max-processes", type=int, default=None,
-                       help="processes and threads a submission may run at once (default 128)")
-    grade.add_argument("--no-sandbox", action="store_true",
-                       help="run submissions without the operating-system sandbox (unsafe; see INSTRUCTORS.md)")
-    grade.add_argument("--students", help="grade only these students: a comma-separated list or a file of IDs, "
-                       "one per line (two graders split a class this way)")
-    grade.add_argument("--duedate", help="the assignments' deadline, e.g. 2026-12-08T23:59:00+01:00 (stored in the "
-                       "gradebook; timestamp.txt says when each student submitted)")
-    grade.add_argument("--late-penalty", choices=["none", "zero"],
-                       help="nbgrader's late rule: none (default) or zero (a late submission scores 0); remembered")
+    grade.add_argument(
+        "--source", type=Path, help=f"instructor notebooks with hidden tests (default: ./{DEFAULT_SOURCE})"
+    )
+    grade.add_argument(
+        "--timeout", type=int, default=Limits.timeout, help=f"seconds per cell (default {Limits.timeout})"
+    )
+    grade.add_argument(
+        "--memory-mb",
+        type=int,
+        default=Limits.memory_mb,
+        help=f"address-space limit of the kernel (default {Limits.memory_mb})",
+    )
+    grade.add_argument(
+        "--max-processes",
+        type=int,
+        default=None,
+        help="processes and threads a submission may run at once (default 128)",
+    )
+    grade.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run submissions without the operating-system sandbox (unsafe; see INSTRUCTORS.md)",
+    )
+    grade.add_argument(
+        "--students",
+        help="grade only these students: a comma-separated list or a file of IDs, "
+        "one per line (two graders split a class this way)",
+    )
+    grade.add_argument(
+        "--duedate",
+        help="the assignments' deadline, e.g. 2026-12-08T23:59:00+01:00 (stored in the "
+        "gradebook; timestamp.txt says when each student submitted)",
+    )
+    grade.add_argument(
+        "--late-penalty",
+        choices=["none", "zero"],
+        help="nbgrader's late rule: none (default) or zero (a late submission scores 0); remembered",
+    )
     grade.add_argument("--roster", type=Path, help="file of student IDs, one per line, so absent students get a row")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -70,8 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     course_dir(report)
     export = sub.add_parser("export", help="the grades as a file an LMS imports (Canvas's gradebook CSV)")
     export.add_argument("--format", required=True, choices=["canvas"], help="the LMS's format")
-    export.add_argument("--course-dir", type=Path, default=Path("course-dir"),
-                        help="the grading course directory (default ./course-dir)")
+    export.add_argument(
+        "--course-dir",
+        type=Path,
+        default=Path("course-dir"),
+        help="the grading course directory (default ./course-dir)",
+    )
     export.add_argument("--roster", type=Path, help="the LMS's own gradebook export, to map student IDs")
     export.add_argument("--output", type=Path, help="where to write (default COURSE_DIR/canvas-grades.csv)")
     return parser
@@ -105,13 +142,18 @@ def _students(value: str) -> set[str]:
     from .submissions import STUDENT_ID
 
     path = Path(value)
-    ids = ([line.split(",")[0].strip() for line in path.read_text().splitlines()] if path.is_file()
-           else [part.strip() for part in value.split(",")])
+    ids = (
+        [line.split(",")[0].strip() for line in path.read_text().splitlines()]
+        if path.is_file()
+        else [part.strip() for part in value.split(",")]
+    )
     ids = [i for i in ids if i]
     bad = [i for i in ids if not STUDENT_ID.match(i)]
     if bad or not ids:
-        raise UsageError(f"--students {value!r}: not a file, and not a comma-separated list of student IDs"
-                         + (f" (invalid: {', '.join(bad[:5])})" if bad else ""))
+        raise UsageError(
+            f"--students {value!r}: not a file, and not a comma-separated list of student IDs"
+            + (f" (invalid: {', '.join(bad[:5])})" if bad else "")
+        )
     return set(ids)
 
 
@@ -139,8 +181,11 @@ def _grade(args) -> int:
     roster = _read_roster(args.roster) if args.roster else []
     # Fail closed: no sandbox, no grading (unless the instructor says --no-sandbox).
     if args.no_sandbox:
-        print("course: warning: grading WITHOUT the sandbox (--no-sandbox): submissions run as you, with your "
-              "files, processes and network; grades.csv says 'sandbox: off'", file=sys.stderr)
+        print(
+            "course: warning: grading WITHOUT the sandbox (--no-sandbox): submissions run as you, with your "
+            "files, processes and network; grades.csv says 'sandbox: off'",
+            file=sys.stderr,
+        )
     elif problem := jail.problem():
         raise UsageError(problem)
     # The arguments first, then the files they name: a bad --duedate is reported as such anywhere.
@@ -149,14 +194,17 @@ def _grade(args) -> int:
     source = args.source or DEFAULT_SOURCE
     known = coursedir.source_assignments(source) if source.is_dir() else []
     if not known and args.source is None:
-        raise UsageError(f"no --source given and {source.resolve()} has no assignments (NN-topic folders): "
-                         "pass --source DIR or run in the course's checkout")
+        raise UsageError(
+            f"no --source given and {source.resolve()} has no assignments (NN-topic folders): "
+            "pass --source DIR or run in the course's checkout"
+        )
     if not known:
         raise UsageError(f"source folder {source} has no assignments (NN-topic folders)")
     if args.assignment and args.assignment not in known:
         raise UsageError(f"unknown assignment {args.assignment!r}; known: {', '.join(known)}")
-    batch = submissions.collect(args.submissions, known, scratch=args.course_dir / "state" / "unzipped",
-                                only=args.assignment)
+    batch = submissions.collect(
+        args.submissions, known, scratch=args.course_dir / "state" / "unzipped", only=args.assignment
+    )
     if wanted is not None:
         batch.submissions = [sub for sub in batch.submissions if sub.student in wanted]
     if not batch.submissions:
@@ -166,8 +214,9 @@ def _grade(args) -> int:
 
     from . import grade
 
-    course = coursedir.setup(args.course_dir, source=args.source, db_url=args.db_url, timeout=args.timeout,
-                             late_penalty=args.late_penalty)
+    course = coursedir.setup(
+        args.course_dir, source=args.source, db_url=args.db_url, timeout=args.timeout, late_penalty=args.late_penalty
+    )
     graded = sorted({s.assignment for s in batch.submissions})
     with coursedir.locked(course):  # another grader may be setting up the same gradebook
         digests = coursedir.ensure_assignments(course, graded)
@@ -176,23 +225,38 @@ def _grade(args) -> int:
                 gb.update_or_create_student(student)
             for assignment in graded if duedate else []:
                 gb.update_or_create_assignment(assignment, duedate=duedate)
-    limits = grade.Limits(timeout=args.timeout, memory_mb=args.memory_mb,
-                          cpu_seconds=max(600, 5 * args.timeout), budget=max(900, 8 * args.timeout),
-                          max_processes=args.max_processes or jail.DEFAULT_MAX_PROCESSES, sandbox=not args.no_sandbox)
-    outcomes = grade.grade_batch(course, batch.submissions, digests, workers=args.workers, limits=limits,
-                                 force=args.force, progress=not args.no_progress)
+    limits = Limits.for_timeout(
+        args.timeout,
+        memory_mb=args.memory_mb,
+        max_processes=args.max_processes or jail.DEFAULT_MAX_PROCESSES,
+        sandbox=not args.no_sandbox,
+    )
+    outcomes = grade.grade_batch(
+        course,
+        batch.submissions,
+        digests,
+        workers=args.workers,
+        limits=limits,
+        force=args.force,
+        progress=not args.no_progress,
+    )
     with coursedir.locked(course):  # a grader that shares the course directory may be writing it too:
         path = grade.write_grades(course)  # the last to write sees every marker
     rows = grade.grade_rows(course)
-    print(f"graded {len(outcomes)} submission(s) now, {len(batch.submissions) - len(outcomes)} unchanged "
-          f"since the last run; {len(rows)} row(s) in {path}")
+    print(
+        f"graded {len(outcomes)} submission(s) now, {len(batch.submissions) - len(outcomes)} unchanged "
+        f"since the last run; {len(rows)} row(s) in {path}"
+    )
     statuses = Counter(part.split(":")[0].split(" (")[0] for row in rows for part in row["status"].split("; "))
     print("status: " + ", ".join(f"{name} {count}" for name, count in statuses.most_common()))
     for row in rows:
         if row["review"] or row["flags"]:
-            print(f"  {row['student']}/{row['assignment']}: {row['score']}/{row['max_score']}"
-                  + f" [{row['status']}]" + (f" REVIEW: {row['review']}" if row["review"] else "")
-                  + (f" suspicious: {row['flags']}" if row["flags"] else ""))
+            print(
+                f"  {row['student']}/{row['assignment']}: {row['score']}/{row['max_score']}"
+                + f" [{row['status']}]"
+                + (f" REVIEW: {row['review']}" if row["review"] else "")
+                + (f" suspicious: {row['flags']}" if row["flags"] else "")
+            )
     for problem in batch.problems:
         print(f"course: warning: {problem}", file=sys.stderr)
     return 1 if batch.problems else 0
@@ -232,8 +296,10 @@ def _export(args) -> int:
     path, unmatched = export.canvas(course, args.output or course.root / "canvas-grades.csv", args.roster)
     print(f"wrote {path} (Canvas: Grades -> Import)")
     for student in unmatched:
-        print(f"course: warning: {student} is not in the roster {args.roster}; written with SIS Login ID "
-              f"{student}", file=sys.stderr)
+        print(
+            f"course: warning: {student} is not in the roster {args.roster}; written with SIS Login ID {student}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -241,15 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``course`` console script; returns the exit status."""
     try:
         args = _parser().parse_args(argv)
-        return {"release": _release, "grade": _grade, "feedback": _feedback, "report": _report,
-                "export": _export}[args.command](args)
+        return {"release": _release, "grade": _grade, "feedback": _feedback, "report": _report, "export": _export}[
+            args.command
+        ](args)
     except UsageError as error:
         print(f"course: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("course: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 (an instructor sees one line; COURSE_DEBUG=1 shows the rest)
+    except Exception as error:
         if os.environ.get("COURSE_DEBUG"):
             raise
         print(f"course: error: {type(error).__name__}: {error} (set COURSE_DEBUG=1 for the traceback)", file=sys.stderr)

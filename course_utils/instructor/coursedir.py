@@ -3,7 +3,8 @@
 ``course grade`` builds it in a folder the instructor names (default ``./course-dir``)::
 
     course-dir/
-        nbgrader_config.py    loads the course's nbgrader settings (``instructor/nbgrader_config.py``), then sets root, source, db_url
+        nbgrader_config.py    loads the course's nbgrader settings (``instructor/nbgrader_config.py``),
+                              then sets root, source, db_url
         gradebook.db          nbgrader's SQLite gradebook (unless --db-url points elsewhere)
         submitted/<student>/<assignment>/<notebook>.ipynb   the submissions, as received
         autograded/<student>/<assignment>/<notebook>.ipynb  executed and scored
@@ -16,6 +17,7 @@ The source notebooks (with the hidden tests) are read from ``--source`` (default
 offering points it at a private copy. Nothing here depends on where the package is
 installed: a wheel grades as well as a checkout.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .jail import Limits
 from .sandbox import install_kernelspec
 
 CONFIG_NAME = "nbgrader_config.py"
@@ -91,8 +94,10 @@ class CourseDir:
 
     def env(self) -> dict[str, str]:
         """Environment for processes that start the grading kernel."""
-        return {**os.environ, "JUPYTER_PATH": os.pathsep.join(
-            [str(self.jupyter_dir), *filter(None, [os.environ.get("JUPYTER_PATH")])])}
+        return {
+            **os.environ,
+            "JUPYTER_PATH": os.pathsep.join([str(self.jupyter_dir), *filter(None, [os.environ.get("JUPYTER_PATH")])]),
+        }
 
 
 def source_assignments(source: Path) -> list[str]:
@@ -100,8 +105,14 @@ def source_assignments(source: Path) -> list[str]:
     return sorted(p.name for p in Path(source).iterdir() if p.is_dir() and p.name[:2].isdigit())
 
 
-def setup(root: Path, *, source: Path | None = None, db_url: str | None = None, timeout: int = 120,
-          late_penalty: str | None = None) -> CourseDir:
+def setup(
+    root: Path,
+    *,
+    source: Path | None = None,
+    db_url: str | None = None,
+    timeout: int = Limits.timeout,
+    late_penalty: str | None = None,
+) -> CourseDir:
     """Create or update the course directory at ``root``; return it.
 
     ``db_url`` defaults to the value already configured there, else ``sqlite:///root/gradebook.db``;
@@ -115,13 +126,22 @@ def setup(root: Path, *, source: Path | None = None, db_url: str | None = None, 
     course = CourseDir(root)
     if db_url is None:
         db_url = course.db_url if course.config_file.is_file() else f"sqlite:///{root / 'gradebook.db'}"
-    if late_penalty is None and course.config_file.is_file() and "LateSubmissionPlugin" in course.config_file.read_text():
+    if (
+        late_penalty is None
+        and course.config_file.is_file()
+        and "LateSubmissionPlugin" in course.config_file.read_text()
+    ):
         late_penalty = course.config().LateSubmissionPlugin.penalty_method
     root.mkdir(parents=True, exist_ok=True)
     course.state_dir.mkdir(exist_ok=True)
-    text = _TEMPLATE.format(course_config=str(COURSE_CONFIG), root=str(root), source=str(source),
-                            db_url=db_url, timeout=timeout,
-                            late=f"c.LateSubmissionPlugin.penalty_method = {late_penalty!r}\n" if late_penalty else "")
+    text = _TEMPLATE.format(
+        course_config=str(COURSE_CONFIG),
+        root=str(root),
+        source=str(source),
+        db_url=db_url,
+        timeout=timeout,
+        late=f"c.LateSubmissionPlugin.penalty_method = {late_penalty!r}\n" if late_penalty else "",
+    )
     if not course.config_file.is_file() or course.config_file.read_text() != text:
         tmp = course.config_file.with_name(f"{CONFIG_NAME}.{os.getpid()}.tmp")  # two graders may start at once
         tmp.write_text(text)

@@ -24,12 +24,12 @@ Execution is :class:`GradingExecute`: nbgrader's ``Execute`` on the resource-lim
 
 Then nbgrader's ``IgnorePattern`` (stderr never costs points) and ``LimitOutput`` run.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import nbformat
@@ -40,8 +40,16 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, IgnorePattern,
-                                    LimitOutput, OverwriteCells, OverwriteKernelspec)
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+)
 from traitlets import Integer
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -61,8 +69,9 @@ def _error(ename: str, evalue: str) -> NotebookNode:
 def _size(output: NotebookNode) -> int:
     if output.output_type == "stream":
         return len(output.get("text", ""))
-    return sum(len(value) if isinstance(value, str) else len(json.dumps(value))
-               for value in output.get("data", {}).values())
+    return sum(
+        len(value) if isinstance(value, str) else len(json.dumps(value)) for value in output.get("data", {}).values()
+    )
 
 
 class GradingExecute(Execute):
@@ -109,8 +118,15 @@ class GradingExecute(Execute):
         self._used[cell_index] = used
         if used > self.max_output_bytes:
             outs.pop()
-            outs.append(from_dict({"output_type": "stream", "name": "stdout",
-                                   "text": f"\n{TRUNCATED_NOTE} more than {self.max_output_bytes} characters\n"}))
+            outs.append(
+                from_dict(
+                    {
+                        "output_type": "stream",
+                        "name": "stdout",
+                        "text": f"\n{TRUNCATED_NOTE} more than {self.max_output_bytes} characters\n",
+                    }
+                )
+            )
             return None
         return out
 
@@ -164,8 +180,11 @@ def describe_changes(nb: NotebookNode, db_url: str, assignment: str, notebook_id
             continue
         seen.append(grade_id)
         original = cells[grade_id].source
-        if (grade_id in graded and cells[grade_id].locked
-                and _canonical(cell.source) not in (_canonical(original), _canonical(without_hidden_tests(original)))):
+        if (
+            grade_id in graded
+            and cells[grade_id].locked
+            and _canonical(cell.source) not in (_canonical(original), _canonical(without_hidden_tests(original)))
+        ):
             notes.append(f"test cell {grade_id} edited (restored)")
     for grade_id in sorted(graded - set(seen)):
         notes.append(f"test cell {grade_id} deleted or unmarked (restored)")
@@ -209,8 +228,9 @@ def execute(nb: NotebookNode, resources: dict, config, workdir: Path, name: str 
     resources = {**resources, "metadata": {"path": str(workdir)}}
     executor = GradingExecute(config=config)
     executor.kernel_name = KERNEL_NAME
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc",
-                       connection_file=str(Path(workdir).parent / f"{name}.json"))
+    km = AsyncKernelManager(
+        kernel_name=KERNEL_NAME, transport="ipc", connection_file=str(Path(workdir).parent / f"{name}.json")
+    )
     try:
         nb, resources = executor.preprocess(nb, resources, km=km)
     finally:  # nbclient leaves a kernel it did not start running: end the jail, and all it holds, now
@@ -228,8 +248,14 @@ def run_job(job: dict) -> dict:
     config = load_config(Path(job["config"]))
     report: dict = {"notebooks": {}}
     for item in job["notebooks"]:
-        resources = {"nbgrader": {"notebook": item["id"], "assignment": job["assignment"],
-                                  "student": job["student"], "db_url": job["db_url"]}}
+        resources = {
+            "nbgrader": {
+                "notebook": item["id"],
+                "assignment": job["assignment"],
+                "student": job["student"],
+                "db_url": job["db_url"],
+            }
+        }
         nb = nbformat.read(item["src"], as_version=4)
         stripped = restore_metadata(nb, Path(item["release"]))
         notes, review = describe_changes(nb, job["db_url"], job["assignment"], item["id"])
@@ -237,14 +263,15 @@ def run_job(job: dict) -> dict:
             notes.insert(0, "cell metadata stripped (restored from the release)")
         try:
             nb = sanitize(nb, resources, config)
-        except Exception as error:  # noqa: BLE001 (nbgrader fails in many ways on broken metadata)
-            raise SystemExit(f"nbgrader could not restore the graded cells of {item['id']}.ipynb "
-                             f"(is its cell metadata stripped?): {type(error).__name__}: {error}") from None
+        except Exception as error:
+            raise SystemExit(
+                f"nbgrader could not restore the graded cells of {item['id']}.ipynb "
+                f"(is its cell metadata stripped?): {type(error).__name__}: {error}"
+            ) from None
         executed = execute(nb, resources, config, Path(job["workdir"]), name=f"kernel-{len(report['notebooks'])}")
         data = nbformat.writes(executed).encode()
         Path(item["out"]).write_bytes(data)
-        report["notebooks"][item["id"]] = {"notes": notes, "review": review,
-                                           "sha256": hashlib.sha256(data).hexdigest()}
+        report["notebooks"][item["id"]] = {"notes": notes, "review": review, "sha256": hashlib.sha256(data).hexdigest()}
     return report
 
 
@@ -262,7 +289,7 @@ def run_file(job_file: Path) -> str:
         report = run_job(job)
     except NoSuchKernel as error:  # a setup problem, not the student's
         report = {"error": f"grading kernel missing: {error}"}
-    except (Exception, SystemExit) as error:  # noqa: BLE001 (one broken submission must not stop the worker)
+    except (Exception, SystemExit) as error:
         report = {"error": str(error) or type(error).__name__}
     data = json.dumps(report, indent=1).encode()
     Path(job["report"]).write_bytes(data)

@@ -13,6 +13,7 @@ whose ``SIS Login ID`` (else ``SIS User ID``, else ``ID``) equals the course's I
 headers of assignment columns that the roster already has (``01-conv1d (4711)``). Students of
 the gradebook that the roster does not list are written all the same and reported.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,8 +35,9 @@ def _read_roster(path: Path) -> tuple[dict[str, dict], dict[str, str]]:
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise UsageError(f"roster {path} cannot be read as a CSV file: {error}") from None
     if not rows or not set(CANVAS_COLUMNS[:4]) <= set(rows[0]):
-        raise UsageError(f"roster {path} is not a Canvas gradebook export (it needs the columns "
-                         f"{', '.join(CANVAS_COLUMNS[:4])})")
+        raise UsageError(
+            f"roster {path} is not a Canvas gradebook export (it needs the columns {', '.join(CANVAS_COLUMNS[:4])})"
+        )
     by_id: dict[str, dict] = {}
     for row in rows:
         if "Points Possible" in (row.get("Student") or ""):
@@ -68,8 +70,15 @@ def canvas(course: CourseDir, output: Path, roster: Path | None = None) -> tuple
         writer.writerow(["    Points Possible", "", "", "", ""] + [maxima[a] for a in assignments])
         for student in sorted(scores):
             known = by_id.get(student, {})
-            writer.writerow([known.get("Student") or student, known.get("ID", ""), known.get("SIS User ID", ""),
-                             known.get("SIS Login ID") or student, known.get("Section", "")]
-                            + [scores[student].get(a, "") for a in assignments])
+            writer.writerow(
+                [
+                    known.get("Student") or student,
+                    known.get("ID", ""),
+                    known.get("SIS User ID", ""),
+                    known.get("SIS Login ID") or student,
+                    known.get("Section", ""),
+                ]
+                + [scores[student].get(a, "") for a in assignments]
+            )
     os.replace(tmp, output)
     return output, unmatched

@@ -14,6 +14,7 @@ is also in the released notebook (a visible test, the prompt, ``for i in range(n
 that the student wrote in their own cells is never a leak, so an honest student whose code
 happens to match a hidden line keeps their page.
 """
+
 from __future__ import annotations
 
 import html
@@ -34,7 +35,10 @@ REMOVED = "[line of a hidden test removed]"
 
 
 def hidden_lines(sources: list[str]) -> set[str]:
-    """The stripped lines between ``BEGIN HIDDEN TESTS`` and ``END HIDDEN TESTS`` in ``sources``, delimiters included."""
+    """The stripped lines between ``BEGIN HIDDEN TESTS`` and ``END HIDDEN TESTS`` in ``sources``.
+
+    The delimiters are included.
+    """
     found, hidden = set(), False
     for source in sources:
         for line in source.splitlines():
@@ -60,7 +64,10 @@ def student_sources(nb) -> list[str]:
 
 
 def secret_lines(hidden: set[str], sources: list[str], own: list[str]) -> set[str]:
-    """``hidden`` less the lines that the released notebook (``sources`` without their hidden blocks) or the student's ``own`` cells contain."""
+    """``hidden`` less the lines that the released notebook or the student's ``own`` cells contain.
+
+    The released notebook is ``sources`` without their hidden blocks.
+    """
     from .execute import without_hidden_tests
 
     public = {line.strip() for source in sources for line in without_hidden_tests(source).splitlines()}
@@ -101,11 +108,17 @@ class ScrubHiddenTests(NbGraderPreprocessor):
             if output.output_type == "error":
                 output.evalue = _scrub_text(output.evalue, self.hidden)
                 # IPython marks the failing line with an arrow; the lines around it are context.
-                failing = [line for frame in output.traceback for line in _ANSI.sub("", frame).split("\n")
-                           if "---->" in line or line.lstrip().startswith("->")]
+                failing = [
+                    line
+                    for frame in output.traceback
+                    for line in _ANSI.sub("", frame).split("\n")
+                    if "---->" in line or line.lstrip().startswith("->")
+                ]
                 if any(_quotes(line, self.hidden) for line in failing):
-                    output.traceback = [f"{output.ename}: {output.evalue}",
-                                        "(raised in a hidden test: its code is not shown)"]
+                    output.traceback = [
+                        f"{output.ename}: {output.evalue}",
+                        "(raised in a hidden test: its code is not shown)",
+                    ]
                 else:
                     output.traceback = [_scrub_text(frame, self.hidden) for frame in output.traceback]
             elif output.output_type == "stream":
@@ -162,18 +175,29 @@ def generate(course: CourseDir, assignments: list[str] | None = None) -> tuple[l
             page = folder / f"{notebook}.html"
             executed = course.folder("autograded", row["student"], row["assignment"]) / f"{notebook}.ipynb"
             if not executed.is_file():
-                message = ("No submission was received." if row["status"] == "missing" else
-                           f"Your submission could not be graded automatically ({html.escape(row['status'])}); "
-                           "your instructor will look at it.")
+                message = (
+                    "No submission was received."
+                    if row["status"] == "missing"
+                    else f"Your submission could not be graded automatically ({html.escape(row['status'])}); "
+                    "your instructor will look at it."
+                )
                 folder.mkdir(parents=True, exist_ok=True)
-                page.write_text(_PLACEHOLDER.format(assignment=html.escape(row["assignment"]),
-                                                    student=html.escape(row["student"]), score=row["score"],
-                                                    max_score=row["max_score"], message=message))
+                page.write_text(
+                    _PLACEHOLDER.format(
+                        assignment=html.escape(row["assignment"]),
+                        student=html.escape(row["student"]),
+                        score=row["score"],
+                        max_score=row["max_score"],
+                        message=message,
+                    )
+                )
             if not page.is_file():
                 continue
             own = student_sources(nbformat.read(executed, as_version=4)) if executed.is_file() else []
-            if leaks(page.read_text(errors="replace"), secret_lines(hidden[row["assignment"]],
-                                                                    sources[row["assignment"]], own)):
+            if leaks(
+                page.read_text(errors="replace"),
+                secret_lines(hidden[row["assignment"]], sources[row["assignment"]], own),
+            ):
                 page.unlink()
                 withheld.append(page)
             else:

@@ -17,6 +17,7 @@ weighted_sum_tests edited (restored)``, ``unreadable: ...``, ``grading failed: .
 ``review`` says why a person should look (empty when no one needs to): the score is then
 the automatic one (zero for what could not run), never more.
 """
+
 from __future__ import annotations
 
 import csv
@@ -45,27 +46,16 @@ from sqlalchemy.exc import SAWarning
 from . import jail, suspicious
 from .coursedir import CourseDir
 from .execute import GUARD_FAILED, KERNEL_DIED, TRUNCATED_NOTE
+from .jail import Limits
 from .submissions import Submission
 
 SANDBOX_OFF = "sandbox: off"
-_ERROR_STATUS = {"CellTimeoutError": "time limit", "MemoryError": "memory limit", KERNEL_DIED: "kernel died",
-                 GUARD_FAILED: "grading guard failed"}
-
-
-@dataclass
-class Limits:
-    """What the grading kernel may use: per-cell seconds, memory, CPU seconds, and a budget per submission."""
-
-    timeout: int = 120
-    memory_mb: int = 2048
-    cpu_seconds: int = 600
-    budget: int = 900
-    max_processes: int = jail.DEFAULT_MAX_PROCESSES
-    sandbox: bool = True
-
-    def env(self) -> dict[str, str]:
-        return {"COURSE_MEMORY_MB": str(self.memory_mb), "COURSE_CPU_SECONDS": str(self.cpu_seconds),
-                jail.MAX_PROCESSES_ENV: str(self.max_processes), jail.SANDBOX_ENV: "on" if self.sandbox else "off"}
+_ERROR_STATUS = {
+    "CellTimeoutError": "time limit",
+    "MemoryError": "memory limit",
+    KERNEL_DIED: "kernel died",
+    GUARD_FAILED: "grading guard failed",
+}
 
 
 @dataclass
@@ -83,8 +73,10 @@ class Outcome:
 
 def _key(sub: Submission, digest: str, limits: Limits, lateness: str = "") -> str:
     """What a submission's grade depends on: its files, its assignment's tests, the limits, the deadline rules."""
-    h = hashlib.sha256(f"{digest}|{limits.timeout}|{limits.memory_mb}|{limits.cpu_seconds}|"
-                       f"{limits.max_processes}|{limits.sandbox}|{lateness}".encode())
+    h = hashlib.sha256(
+        f"{digest}|{limits.timeout}|{limits.memory_mb}|{limits.cpu_seconds}|"
+        f"{limits.max_processes}|{limits.sandbox}|{lateness}".encode()
+    )
     for name, path in sorted({**sub.notebooks, **sub.files}.items()):
         h.update(name.encode())
         h.update(path.read_bytes())
@@ -140,8 +132,9 @@ def _read_results(job: dict, answer: str) -> tuple[dict, dict[str, nbformat.Note
     return report, notebooks
 
 
-def _execute(course: CourseDir, sub: Submission, key: str, limits: Limits, db_url: str,
-             workers: queue.Queue) -> Outcome:
+def _execute(
+    course: CourseDir, sub: Submission, key: str, limits: Limits, db_url: str, workers: queue.Queue
+) -> Outcome:
     """Run one submission's notebooks on a worker from ``workers``; never raises for a student's fault."""
     outcome = Outcome(sub, key)
     start = time.perf_counter()
@@ -161,11 +154,24 @@ def _execute(course: CourseDir, sub: Submission, key: str, limits: Limits, db_ur
         work = Path(scratch) / "box" / "work"
         # The assignment's data files, never its notebooks (they hold the hidden tests).
         shutil.copytree(source_dir, work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-        job = {"config": str(course.config_file), "db_url": db_url, "assignment": sub.assignment,
-               "student": sub.student, "workdir": str(work), "report": str(Path(scratch) / "report.json"),
-               "notebooks": [{"id": nb_id, "src": str(sub.notebooks[nb_id]), "out": str(Path(scratch) / f"{nb_id}.ipynb"),
-                              "release": str(course.root / "release" / sub.assignment / f"{nb_id}.ipynb")}
-                             for nb_id in ids if nb_id in sub.notebooks]}
+        job = {
+            "config": str(course.config_file),
+            "db_url": db_url,
+            "assignment": sub.assignment,
+            "student": sub.student,
+            "workdir": str(work),
+            "report": str(Path(scratch) / "report.json"),
+            "notebooks": [
+                {
+                    "id": nb_id,
+                    "src": str(sub.notebooks[nb_id]),
+                    "out": str(Path(scratch) / f"{nb_id}.ipynb"),
+                    "release": str(course.root / "release" / sub.assignment / f"{nb_id}.ipynb"),
+                }
+                for nb_id in ids
+                if nb_id in sub.notebooks
+            ],
+        }
         job_file = Path(scratch) / "job.json"
         job_file.write_text(json.dumps(job))
         worker = workers.get()
@@ -198,23 +204,33 @@ class _Worker:
     """A long-lived ``python -m course_utils.instructor.execute`` process that runs one job at a time."""
 
     def __init__(self, env: dict[str, str], log: Path):
-        self.env, self.log, self.proc = env, log, None
+        self.env, self.log = env, log
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def run(self, job_file: Path, budget: float) -> str | None:
         """Send a job; return the worker's answer (its report's SHA-256), or None (worker killed) after ``budget`` s."""
         if self.proc is None or self.proc.poll() is not None:
             with open(self.log, "ab") as log:
-                self.proc = subprocess.Popen([sys.executable, "-m", "course_utils.instructor.execute"],
-                                             env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=log, bufsize=0, start_new_session=True,
-                                             cwd=tempfile.gettempdir())
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "course_utils.instructor.execute"],
+                    env=self.env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    bufsize=0,
+                    start_new_session=True,
+                    cwd=tempfile.gettempdir(),
+                )
+        # Both pipes were asked for (PIPE) when the process was started.
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None and stdout is not None
         nonce = secrets.token_hex(8)
-        self.proc.stdin.write(f"{job_file} {nonce}\n".encode())
+        stdin.write(f"{job_file} {nonce}\n".encode())
         deadline = time.monotonic() + budget
         while (remaining := deadline - time.monotonic()) > 0:
-            if not select.select([self.proc.stdout], [], [], remaining)[0]:
+            if not select.select([stdout], [], [], remaining)[0]:
                 break
-            line = self.proc.stdout.readline()
+            line = stdout.readline()
             if not line:  # the worker died
                 break
             words = line.decode(errors="replace").split()
@@ -252,8 +268,9 @@ def _save(course: CourseDir, outcome: Outcome, db_url: str, config) -> None:
             gb.update_or_create_student(sub.student)
             gb.update_or_create_submission(sub.assignment, sub.student, timestamp=timestamp)
         for nb_id, nb in outcome.executed.items():
-            resources = {"nbgrader": {"notebook": nb_id, "assignment": sub.assignment, "student": sub.student,
-                                      "db_url": db_url}}
+            resources = {
+                "nbgrader": {"notebook": nb_id, "assignment": sub.assignment, "student": sub.student, "db_url": db_url}
+            }
             SaveAutoGrades().preprocess(nb, resources)
             # nbgrader's own late-submission rule (LateSubmissionPlugin, set in the course config).
             AssignLatePenalties(config=config).preprocess(nb, resources)
@@ -275,8 +292,13 @@ def _save(course: CourseDir, outcome: Outcome, db_url: str, config) -> None:
         shutil.copyfile(path, dest / name)
     status = [s for s in dict.fromkeys(outcome.status) if s != SANDBOX_OFF] or ["ok"]
     status += [SANDBOX_OFF] if SANDBOX_OFF in outcome.status else []
-    marker = {"key": outcome.key, "status": status,
-              "review": sorted(set(outcome.review)), "flags": outcome.flags, "seconds": round(outcome.seconds, 2)}
+    marker = {
+        "key": outcome.key,
+        "status": status,
+        "review": sorted(set(outcome.review)),
+        "flags": outcome.flags,
+        "seconds": round(outcome.seconds, 2),
+    }
     _write_atomic(marker_path(course, sub.student, sub.assignment), json.dumps(marker, indent=1))
 
 
@@ -294,8 +316,13 @@ def _receive(course: CourseDir, sub: Submission) -> Submission:
     if dest.exists():
         shutil.rmtree(dest)
     os.replace(tmp, dest)
-    return Submission(sub.student, sub.assignment, {n: dest / f"{n}.ipynb" for n in sub.notebooks}, sub.error,
-                      {n: dest / n for n in sub.files})
+    return Submission(
+        sub.student,
+        sub.assignment,
+        {n: dest / f"{n}.ipynb" for n in sub.notebooks},
+        sub.error,
+        {n: dest / n for n in sub.files},
+    )
 
 
 def _flags(course: CourseDir, sub: Submission) -> list[str]:
@@ -309,9 +336,16 @@ def _flags(course: CourseDir, sub: Submission) -> list[str]:
     return suspicious.scan(code)
 
 
-def grade_batch(course: CourseDir, submissions: list[Submission], digests: dict[str, str], *,
-                workers: int = 1, limits: Limits | None = None, force: bool = False,
-                progress: bool = True) -> list[Outcome]:
+def grade_batch(
+    course: CourseDir,
+    submissions: list[Submission],
+    digests: dict[str, str],
+    *,
+    workers: int = 1,
+    limits: Limits | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[Outcome]:
     """Grade ``submissions``; skip those already graded with the same key unless ``force``.
 
     ``digests`` maps each assignment to its source digest (from ``ensure_assignments``).
@@ -323,7 +357,11 @@ def grade_batch(course: CourseDir, submissions: list[Submission], digests: dict[
     config = course.config()
     db_url = config.CourseDirectory.db_url
     with Gradebook(db_url) as gb:  # a new deadline or late rule regrades (the penalty is saved with the grade)
-        rule = f"{config.AssignLatePenalties.get('plugin_class', '')}|{config.LateSubmissionPlugin.get('penalty_method', '')}"
+        plugin, method = (
+            config.AssignLatePenalties.get("plugin_class", ""),
+            config.LateSubmissionPlugin.get("penalty_method", ""),
+        )
+        rule = f"{plugin}|{method}"
         lateness = {a.name: f"{a.duedate}|{rule}" for a in gb.assignments}
     todo = []
     for sub in submissions:
@@ -334,8 +372,7 @@ def grade_batch(course: CourseDir, submissions: list[Submission], digests: dict[
             todo.append((sub, key))
     outcomes = []
     bar = tqdm(total=len(todo), desc="grading", unit="submission", disable=not progress or not todo)
-    env = {**course.env(), **limits.env(),
-           jail.HIDE_ENV: os.pathsep.join(str(p) for p in (course.root, course.source))}
+    env = {**course.env(), **limits.env(), jail.HIDE_ENV: os.pathsep.join(str(p) for p in (course.root, course.source))}
     idle: queue.Queue = queue.Queue()
     for n in range(max(1, workers)):
         idle.put(_Worker({**env, jail.UID_ENV: str(jail.kernel_uid(n))}, course.state_dir / f"worker-{n}.log"))
@@ -374,19 +411,28 @@ def grade_rows(course: CourseDir) -> list[dict]:
                 except MissingEntry:
                     submission = None
                 if marker is None:
-                    row.update(score=_num(0.0), status="missing" if submission is None else
-                               "not graded (run `course grade` again)", review="" if submission is None else "interrupted",
-                               flags="")
+                    row.update(
+                        score=_num(0.0),
+                        status="missing" if submission is None else "not graded (run `course grade` again)",
+                        review="" if submission is None else "interrupted",
+                        flags="",
+                    )
                 else:
                     score = float(submission.score) if submission else 0.0
                     status = list(marker["status"])
                     if submission is not None and submission.total_seconds_late > 0:
                         penalty = float(submission.late_submission_penalty or 0.0)
                         score = max(0.0, score - penalty)
-                        status.append(f"late by {submission.total_seconds_late / 3600:.1f} h"
-                                      + (f" (penalty {_num(penalty)})" if penalty else ""))
-                    row.update(score=_num(score), status="; ".join(status), review="; ".join(marker["review"]),
-                               flags=" | ".join(marker["flags"]))
+                        status.append(
+                            f"late by {submission.total_seconds_late / 3600:.1f} h"
+                            + (f" (penalty {_num(penalty)})" if penalty else "")
+                        )
+                    row.update(
+                        score=_num(score),
+                        status="; ".join(status),
+                        review="; ".join(marker["review"]),
+                        flags=" | ".join(marker["flags"]),
+                    )
                 rows.append(row)
     return rows
 

@@ -29,34 +29,104 @@ Inside the jail (:func:`command`):
 as before the jail existed. :func:`problem` says, in one line, why a jail cannot be built
 on this machine (``course grade`` refuses to start then).
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Environment variables the grader sets for the worker; the launcher reads them.
-SANDBOX_ENV = "COURSE_SANDBOX"          # "off" disables the jail
-UID_ENV = "COURSE_SANDBOX_UID"          # the kernel's uid when the grader is root
-JAILED_ENV = "COURSE_JAILED"           # set inside the jail
-HIDE_ENV = "COURSE_SANDBOX_HIDE"        # folders that must not be visible (os.pathsep-separated)
+SANDBOX_ENV = "COURSE_SANDBOX"  # "off" disables the jail
+UID_ENV = "COURSE_SANDBOX_UID"  # the kernel's uid when the grader is root
+JAILED_ENV = "COURSE_JAILED"  # set inside the jail
+HIDE_ENV = "COURSE_SANDBOX_HIDE"  # folders that must not be visible (os.pathsep-separated)
 MAX_PROCESSES_ENV = "COURSE_MAX_PROCESSES"
+MEMORY_ENV, CPU_ENV, FILE_ENV = "COURSE_MEMORY_MB", "COURSE_CPU_SECONDS", "COURSE_FILE_MB"
 # Limits handed into the jail (read by course_utils.instructor.sandbox).
-LIMIT_ENVS = ("COURSE_MEMORY_MB", "COURSE_CPU_SECONDS", "COURSE_FILE_MB", MAX_PROCESSES_ENV)
+LIMIT_ENVS = (MEMORY_ENV, CPU_ENV, FILE_ENV, MAX_PROCESSES_ENV)
 DEFAULT_MAX_PROCESSES = 128
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a grading kernel may use; the one place where their defaults are written.
+
+    ``timeout``: seconds per cell (nbgrader's ``Execute.timeout``); ``memory_mb``: the kernel's
+    address space; ``cpu_seconds``: its CPU time; ``file_mb``: the largest file it may write;
+    ``budget``: wall-clock seconds per submission; ``max_processes``: processes of the kernel's
+    user; ``sandbox``: the jail on or off.
+    """
+
+    timeout: int = 120
+    memory_mb: int = 2048
+    cpu_seconds: int = 600
+    file_mb: int = 64
+    budget: int = 900
+    max_processes: int = DEFAULT_MAX_PROCESSES
+    sandbox: bool = True
+
+    @classmethod
+    def for_timeout(cls, timeout: int, **others: Any) -> Limits:
+        """Limits for a per-cell ``timeout``: CPU seconds and the budget grow with it (5 and 8 times), never
+        below their defaults."""
+        return cls(
+            timeout=timeout,
+            cpu_seconds=max(cls.cpu_seconds, 5 * timeout),
+            budget=max(cls.budget, 8 * timeout),
+            **others,
+        )
+
+    def env(self) -> dict[str, str]:
+        """The environment variables that hand these limits to the worker and into the jail."""
+        return {
+            MEMORY_ENV: str(self.memory_mb),
+            CPU_ENV: str(self.cpu_seconds),
+            FILE_ENV: str(self.file_mb),
+            MAX_PROCESSES_ENV: str(self.max_processes),
+            SANDBOX_ENV: "on" if self.sandbox else "off",
+        }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Limits:
+        """The memory, CPU and file limits that ``env()`` handed in; the defaults for any not set."""
+        return cls(
+            memory_mb=int(environ.get(MEMORY_ENV, cls.memory_mb)),
+            cpu_seconds=int(environ.get(CPU_ENV, cls.cpu_seconds)),
+            file_mb=int(environ.get(FILE_ENV, cls.file_mb)),
+        )
+
+
 # The kernel's uid inside a user namespace (ordinary grader): nobody.
 NOBODY = 65534
 # When the grader is root, worker n of `course grade` process p runs its kernels as
 # ROOT_MODE_UID + 1000 * (p % 100000) + n: a uid of no account, its own process count.
 ROOT_MODE_UID = 2_000_000_000
 # Files of /etc a Python kernel needs (dynamic linker, users, time zone); nothing else of /etc.
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf", "hosts",
-             "localtime", "timezone", "fonts", "mime.types", "alternatives")
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "hosts",
+    "localtime",
+    "timezone",
+    "fonts",
+    "mime.types",
+    "alternatives",
+)
 SYSTEM_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
-INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; see INSTRUCTORS.md), "
-                "or grade without the sandbox with --no-sandbox")
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; see INSTRUCTORS.md), "
+    "or grade without the sandbox with --no-sandbox"
+)
 
 
 def enabled() -> bool:
@@ -74,8 +144,14 @@ def python_paths() -> list[Path]:
     """
     import course_utils
 
-    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.executable).parent,
-             Path(os.path.realpath(sys.executable)).parent.parent, Path(course_utils.__file__).parent]
+    paths = [
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.exec_prefix),
+        Path(sys.executable).parent,
+        Path(os.path.realpath(sys.executable)).parent.parent,
+        Path(course_utils.__file__).parent,
+    ]
     paths += [Path(entry) for entry in sys.path if entry]
     package = Path(course_utils.__file__).resolve().parent
     # The course directory and the source: nothing at, above or below them.
@@ -97,8 +173,14 @@ def python_paths() -> list[Path]:
     return [p for p in found if not any(q != p and q in p.parents for q in found)]
 
 
-def command(box: Path, inner: list[str], *, root_mode: bool | None = None,
-            paths: list[Path] | None = None, env: dict[str, str] | None = None) -> list[str]:
+def command(
+    box: Path,
+    inner: list[str],
+    *,
+    root_mode: bool | None = None,
+    paths: list[Path] | None = None,
+    env: dict[str, str] | None = None,
+) -> list[str]:
     """The ``bwrap`` command line that runs ``inner`` jailed, with ``box`` as its only writable folder.
 
     ``root_mode`` (default: whether this process is root) chooses between bwrap without a
@@ -109,8 +191,21 @@ def command(box: Path, inner: list[str], *, root_mode: bool | None = None,
     """
     box = Path(box).resolve()
     root_mode = os.geteuid() == 0 if root_mode is None else root_mode
-    cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-           "--die-with-parent", "--new-session", "--hostname", "grading", "--ro-bind", "/usr", "/usr"]
+    cmd = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "grading",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
     for name in SYSTEM_LINKS:
         host = Path("/") / name
         if host.is_symlink():
@@ -137,8 +232,24 @@ def command(box: Path, inner: list[str], *, root_mode: bool | None = None,
         cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
-    cmd += ["--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-            "--setenv", "USER", "grader", "--setenv", "LANG", "C.UTF-8", "--setenv", JAILED_ENV, "1"]
+    cmd += [
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/local/bin:/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--setenv",
+        "USER",
+        "grader",
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        "--setenv",
+        JAILED_ENV,
+        "1",
+    ]
     if root_mode:
         cmd += ["--setenv", UID_ENV, str(kernel_uid())]
     passed = {name: os.environ[name] for name in (*LIMIT_ENVS, "PYTHONPATH") if name in os.environ}
@@ -148,7 +259,10 @@ def command(box: Path, inner: list[str], *, root_mode: bool | None = None,
 
 
 def kernel_uid(worker: int | None = None) -> int:
-    """The uid a root grader's kernels drop to: worker ``worker`` of this process's, else the one set for this worker."""
+    """The uid a root grader's kernels drop to.
+
+    Worker ``worker`` of this process's uids, else the one set for this worker.
+    """
     if worker is None and UID_ENV in os.environ:
         return int(os.environ[UID_ENV])
     return ROOT_MODE_UID + 1000 * (os.getpid() % 100_000) + (worker or 0)
@@ -193,9 +307,12 @@ def problem() -> str | None:
             return f"the grading sandbox could not start ({error}): {INSTALL_HINT}"
     if result.returncode != 0 or "sandbox ok" not in result.stdout:
         lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        hint = ("unprivileged user namespaces look disabled (Ubuntu: an AppArmor profile for bwrap, or "
-                "sysctl kernel.apparmor_restrict_unprivileged_userns=0; see INSTRUCTORS.md)"
-                if "namespace" in lines[-1].lower() or "permission" in lines[-1].lower() else INSTALL_HINT)
+        hint = (
+            "unprivileged user namespaces look disabled (Ubuntu: an AppArmor profile for bwrap, or "
+            "sysctl kernel.apparmor_restrict_unprivileged_userns=0; see INSTRUCTORS.md)"
+            if "namespace" in lines[-1].lower() or "permission" in lines[-1].lower()
+            else INSTALL_HINT
+        )
         return f"the grading sandbox does not work on this machine ({lines[-1].strip()}): {hint}"
     return None
 

@@ -5,12 +5,15 @@ Loaded by the checkout's ``nbgrader_config.py`` (which adds where ``solutions/``
 (which adds its root, source and gradebook). Settings about *how* the course is graded
 live here, and only here.
 """
-c = get_config()  # noqa: F821 (provided by nbgrader)
+
+from course_utils.instructor.jail import Limits
+
+c = globals()["get_config"]()  # put in this file's globals by traitlets' config loader
 
 c.CourseDirectory.course_id = "signals-to-convnets"
 
 # Each notebook runs in well under a minute; a cell that takes longer is stuck.
-c.Execute.timeout = 120
+c.Execute.timeout = Limits.timeout
 c.Execute.interrupt_on_timeout = True
 
 # A correct answer that prints a warning to stderr must not score zero:

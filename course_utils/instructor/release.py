@@ -7,6 +7,7 @@ empty folder, so that the release has no stale files. Nothing is written to a
 gradebook (``--no-db``). The drift test releases into a temporary folder with
 the same function and compares the result with ``notebooks/`` byte for byte.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,11 +40,21 @@ def release(root: Path | None = None, dest: Path | None = None) -> Path:
         staging = Path(scratch) / "release"
         for assignment in assignments(root):
             subprocess.run(
-                [sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
-                 "--force", "--no-db", "--log-level=WARN",
-                 f"--CourseDirectory.root={root}",
-                 f"--CourseDirectory.release_directory={staging}"],
-                cwd=root, env=env, check=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "nbgrader",
+                    "generate_assignment",
+                    assignment,
+                    "--force",
+                    "--no-db",
+                    "--log-level=WARN",
+                    f"--CourseDirectory.root={root}",
+                    f"--CourseDirectory.release_directory={staging}",
+                ],
+                cwd=root,
+                env=env,
+                check=True,
             )
         if dest.exists():
             shutil.rmtree(dest)

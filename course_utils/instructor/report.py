@@ -6,6 +6,7 @@ counted; ``grades.csv`` lists them). :func:`write` saves it as ``report.csv`` an
 ``report.png``: for each exercise, the distribution of the fraction of its points that
 students earned (a box over the individual scores), sorted so the hardest comes first.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,13 @@ from .grade import read_marker
 FIELDS = ["assignment", "exercise", "points", "submissions", "mean", "median", "full_marks"]
 
 
-def exercise_table(course: CourseDir, assignments: list[str] | None = None) -> tuple[list[dict], dict[str, list[float]]]:
-    """Return ``(rows, fractions)``: the table rows and, per ``assignment · exercise``, each student's score / points."""
+def exercise_table(
+    course: CourseDir, assignments: list[str] | None = None
+) -> tuple[list[dict], dict[str, list[float]]]:
+    """Return ``(rows, fractions)``.
+
+    The table rows and, per ``assignment · exercise``, each student's score / points.
+    """
     rows, fractions = [], {}
     with Gradebook(course.db_url) as gb:
         names = sorted(a.name for a in gb.assignments)
@@ -46,10 +52,17 @@ def exercise_table(course: CourseDir, assignments: list[str] | None = None) -> t
                 if not got:
                     continue
                 full = points[exercise]
-                rows.append({"assignment": assignment.name, "exercise": exercise, "points": f"{full:g}",
-                             "submissions": len(got), "mean": f"{statistics.fmean(got):.3g}",
-                             "median": f"{statistics.median(got):.3g}",
-                             "full_marks": f"{sum(s >= full for s in got) / len(got):.0%}"})
+                rows.append(
+                    {
+                        "assignment": assignment.name,
+                        "exercise": exercise,
+                        "points": f"{full:g}",
+                        "submissions": len(got),
+                        "mean": f"{statistics.fmean(got):.3g}",
+                        "median": f"{statistics.median(got):.3g}",
+                        "full_marks": f"{sum(s >= full for s in got) / len(got):.0%}",
+                    }
+                )
                 fractions[f"{assignment.name} · {exercise} ({full:g} pt)"] = [s / full for s in got]
     rows.sort(key=lambda r: (r["assignment"], r["exercise"]))
     return rows, fractions

@@ -19,6 +19,7 @@ test cell, so a submission that rebinds ``np.allclose``, ``numpy.testing.assert_
 ``check_array``, ``builtins.isinstance`` or IPython's ``showtraceback`` before a test
 runs the test against the genuine functions.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -26,9 +27,10 @@ import json
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from .. import grading
-from .jail import JAILED_ENV, MAX_PROCESSES_ENV, UID_ENV
+from .jail import JAILED_ENV, MAX_PROCESSES_ENV, UID_ENV, Limits
 
 # The checks the graded tests call, restored in the student's namespace before each test.
 _GRADING_NAMES = tuple(grading.__all__)
@@ -38,13 +40,33 @@ KERNEL_NAME = "course-grading"
 # The modules whose namespaces the graded tests rely on.
 GUARDED_MODULES = ("builtins", "math", "numpy", "numpy.testing", "numpy.linalg", "numpy.fft", "course_utils.grading")
 # Names that IPython itself swaps in and out of builtins around every cell.
-_IPYTHON_BUILTINS = {"exit", "quit", "get_ipython", "display", "_", "__IPYTHON__", "help", "copyright",
-                     "credits", "license", "dreload"}
+_IPYTHON_BUILTINS = {
+    "exit",
+    "quit",
+    "get_ipython",
+    "display",
+    "_",
+    "__IPYTHON__",
+    "help",
+    "copyright",
+    "credits",
+    "license",
+    "dreload",
+}
 # Shell methods a submission could replace on the instance to hide a failing test.
-_SHELL_METHODS = ("showtraceback", "_showtraceback", "showsyntaxerror", "run_cell", "run_cell_async",
-                  "run_code", "run_ast_nodes", "should_run_async", "transform_cell")
+_SHELL_METHODS = (
+    "showtraceback",
+    "_showtraceback",
+    "showsyntaxerror",
+    "run_cell",
+    "run_cell_async",
+    "run_code",
+    "run_ast_nodes",
+    "should_run_async",
+    "transform_cell",
+)
 
-_snapshots: dict[str, tuple[object, dict]] = {}
+_snapshots: dict[str, tuple[ModuleType, dict[str, object]]] = {}
 
 
 def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, max_processes: int = 0) -> None:
@@ -161,10 +183,12 @@ def main(argv: list[str]) -> None:
     probe that a jail can be built).
     """
     drop_privileges()
-    set_limits(int(os.environ.get("COURSE_MEMORY_MB", "2048")),
-               int(os.environ.get("COURSE_CPU_SECONDS", "600")),
-               int(os.environ.get("COURSE_FILE_MB", "64")),
-               int(os.environ.get(MAX_PROCESSES_ENV, "0")))
+    set_limits(
+        (limits := Limits.from_env()).memory_mb,
+        limits.cpu_seconds,
+        limits.file_mb,
+        int(os.environ.get(MAX_PROCESSES_ENV, "0")),
+    )
     if argv == ["--check"]:
         print(f"sandbox ok uid={os.getuid()} euid={os.geteuid()}")
         return

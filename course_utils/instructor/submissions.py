@@ -20,6 +20,7 @@ are not valid JSON are reported in :attr:`Batch.problems` and never stop the bat
 unreadable notebook is kept as a submission with ``error`` set, so it gets a row
 (score 0, flagged for review) in ``grades.csv``.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,9 +100,14 @@ def unzip(archive: Path, dest: Path) -> Path:
     with zf:
         for info in zf.infolist():
             parts = Path(info.filename).parts
-            if (info.is_dir() or not (info.filename.endswith(".ipynb") or parts[-1] in KEPT_FILES)
-                    or info.filename.startswith("/")
-                    or ".." in parts or "__MACOSX" in parts or ".ipynb_checkpoints" in parts):
+            if (
+                info.is_dir()
+                or not (info.filename.endswith(".ipynb") or parts[-1] in KEPT_FILES)
+                or info.filename.startswith("/")
+                or ".." in parts
+                or "__MACOSX" in parts
+                or ".ipynb_checkpoints" in parts
+            ):
                 continue
             total += info.file_size
             if total > MAX_UNZIPPED_BYTES:
@@ -152,8 +158,10 @@ def collect(path: Path, assignments: list[str], *, scratch: Path, only: str | No
         elif len(parts) == 1 and (match := _flat(parts[0], assignments)):
             (student, assignment), notebook = match, match[1]
         else:
-            problems.append(f"skipped {shown}: fits neither <student>/<assignment>/<notebook>.ipynb "
-                            "nor <student>_<assignment>.ipynb")
+            problems.append(
+                f"skipped {shown}: fits neither <student>/<assignment>/<notebook>.ipynb "
+                "nor <student>_<assignment>.ipynb"
+            )
             continue
         if assignment not in assignments:
             problems.append(f"skipped {shown}: unknown assignment {assignment!r}")

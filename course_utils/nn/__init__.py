@@ -10,6 +10,7 @@ its computation goes through ``course_utils.functional``. ::
 Modules, one concept each: ``module`` (Parameter, Module, Sequential), ``layers``, ``batchnorm``,
 ``loss``, ``optim``, ``train`` (fit, evaluate, predict, History).
 """
+
 from course_utils.nn.batchnorm import BatchNorm2d, batch_norm2d, batch_norm2d_backward
 from course_utils.nn.layers import AvgPool2d, Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d, ReLU
 from course_utils.nn.loss import CrossEntropyLoss
@@ -18,7 +19,25 @@ from course_utils.nn.optim import SGD, Adam, Optimizer
 from course_utils.nn.train import History, evaluate, fit, predict
 
 __all__ = [
-    "Adam", "AvgPool2d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Flatten", "History",
-    "Linear", "MaxPool2d", "Module", "Optimizer", "Parameter", "ReLU", "SGD", "Sequential",
-    "batch_norm2d", "batch_norm2d_backward", "evaluate", "fit", "predict",
+    "Adam",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "CrossEntropyLoss",
+    "Flatten",
+    "History",
+    "Linear",
+    "MaxPool2d",
+    "Module",
+    "Optimizer",
+    "Parameter",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "batch_norm2d",
+    "batch_norm2d_backward",
+    "evaluate",
+    "fit",
+    "predict",
 ]

@@ -5,6 +5,7 @@ Each channel is normalised over the batch and both spatial axes, then scaled and
 *biased* batch variance normalises, the *unbiased* one feeds the running estimate;
 ``running = (1 - momentum) * running + momentum * batch_statistic``.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -23,8 +24,14 @@ def _per_channel(v: np.ndarray) -> np.ndarray:
     return v.reshape(1, -1, 1, 1)
 
 
-def batch_norm2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, mean: np.ndarray | None = None,
-                 var: np.ndarray | None = None, eps: float = 1e-5) -> np.ndarray:
+def batch_norm2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    mean: np.ndarray | None = None,
+    var: np.ndarray | None = None,
+    eps: float = 1e-5,
+) -> np.ndarray:
     """Normalise each channel of ``x``, then scale by ``weight`` and shift by ``bias``.
 
     ``y = weight * (x - mean) / sqrt(var + eps) + bias`` per channel ``c``.
@@ -53,9 +60,15 @@ def batch_norm2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, mean: np.n
     return _per_channel(weight) * x_hat + _per_channel(bias)
 
 
-def batch_norm2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, bias: np.ndarray,
-                          mean: np.ndarray | None = None, var: np.ndarray | None = None,
-                          eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batch_norm2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    mean: np.ndarray | None = None,
+    var: np.ndarray | None = None,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of ``batch_norm2d`` (same arguments, after ``grad_out``).
 
     With ``mean`` and ``var`` given they are constants and ``grad_x = grad_out * weight / sqrt(var + eps)``.
@@ -115,8 +128,9 @@ class BatchNorm2d(Module):
         Start at zeros and ones; not parameters (no gradient).
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *,
-                 dtype: DTypeLike = np.float32) -> None:
+    def __init__(
+        self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *, dtype: DTypeLike = np.float32
+    ) -> None:
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
             raise ValueError(f"num_features must be a positive int, got {num_features!r}")

@@ -14,6 +14,7 @@ Weights start with He (Kaiming) normal initialisation, ``N(0, 2 / fan_in)`` (He 
 by default), so a network built twice with the same generator seed is the same network;
 biases start at zero.
 """
+
 from __future__ import annotations
 
 import math
@@ -97,8 +98,9 @@ def _he_normal(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator | N
     return Parameter((rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(dtype))
 
 
-def _input(x: np.ndarray, name: str, *, dtype: DTypeLike | None = None, ndim: int | None = None,
-           size: int | None = None) -> np.ndarray:
+def _input(
+    x: np.ndarray, name: str, *, dtype: DTypeLike | None = None, ndim: int | None = None, size: int | None = None
+) -> np.ndarray:
     """``x`` as an array of ``dtype`` (if given); check its number of dimensions and ``x.shape[1]``."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: x must be a numpy.ndarray, got {type(x).__name__}")
@@ -197,10 +199,20 @@ class Conv2d(_Convolution):
 
     _op = "conv2d"
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
-                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True, *,
-                 rng: np.random.Generator | None = None, dtype: DTypeLike = np.float32) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator | None = None,
+        dtype: DTypeLike = np.float32,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.groups = _channels(in_channels, out_channels, groups)
         self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
@@ -217,8 +229,15 @@ class Conv2d(_Convolution):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
 
     def extra_repr(self) -> str:
-        return _conv_repr(self, {"padding": (self.padding, (0, 0)), "dilation": (self.dilation, (1, 1)),
-                                 "groups": (self.groups, 1), "bias": (self.bias is not None, True)})
+        return _conv_repr(
+            self,
+            {
+                "padding": (self.padding, (0, 0)),
+                "dilation": (self.dilation, (1, 1)),
+                "groups": (self.groups, 1),
+                "bias": (self.bias is not None, True),
+            },
+        )
 
 
 class ConvTranspose2d(_Convolution):
@@ -247,11 +266,21 @@ class ConvTranspose2d(_Convolution):
 
     _op = "conv_transpose2d"
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                 output_padding: int | tuple[int, int] = 0, groups: int = 1, bias: bool = True,
-                 dilation: int | tuple[int, int] = 1, *, rng: np.random.Generator | None = None,
-                 dtype: DTypeLike = np.float32) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        *,
+        rng: np.random.Generator | None = None,
+        dtype: DTypeLike = np.float32,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.groups = _channels(in_channels, out_channels, groups)
         self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
@@ -266,13 +295,25 @@ class ConvTranspose2d(_Convolution):
         self.x = None
 
     def _args(self) -> dict[str, Any]:
-        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
-                    groups=self.groups, dilation=self.dilation)
+        return dict(
+            stride=self.stride,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            groups=self.groups,
+            dilation=self.dilation,
+        )
 
     def extra_repr(self) -> str:
-        return _conv_repr(self, {"padding": (self.padding, (0, 0)), "output_padding": (self.output_padding, (0, 0)),
-                                 "dilation": (self.dilation, (1, 1)), "groups": (self.groups, 1),
-                                 "bias": (self.bias is not None, True)})
+        return _conv_repr(
+            self,
+            {
+                "padding": (self.padding, (0, 0)),
+                "output_padding": (self.output_padding, (0, 0)),
+                "dilation": (self.dilation, (1, 1)),
+                "groups": (self.groups, 1),
+                "bias": (self.bias is not None, True),
+            },
+        )
 
 
 class Linear(_Weighted):
@@ -293,8 +334,15 @@ class Linear(_Weighted):
     x: ``(*, in_features)`` -> y: ``(*, out_features)`` (usually ``(N, in_features)`` -> ``(N, out_features)``).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 rng: np.random.Generator | None = None, dtype: DTypeLike = np.float32) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator | None = None,
+        dtype: DTypeLike = np.float32,
+    ) -> None:
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features")
         self.out_features = _positive_int(out_features, "out_features")
@@ -346,8 +394,13 @@ class MaxPool2d(Module):
     saved: _pool.SavedIndex | None
     spare: _pool.SavedIndex | None
 
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                 padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1) -> None:
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
@@ -369,8 +422,7 @@ class MaxPool2d(Module):
         return _backward(self, "max_pool2d", grad_out, x, self.kernel_size, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}")
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation={self.dilation}"
 
 
 class AvgPool2d(Module):
@@ -389,8 +441,12 @@ class AvgPool2d(Module):
     ``H_out = floor((H + 2 * pH - kH) / sH) + 1`` (likewise ``W_out``).
     """
 
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                 padding: int | tuple[int, int] = 0) -> None:
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride

@@ -1,4 +1,5 @@
 """``CrossEntropyLoss``: softmax and negative log-likelihood, averaged over the batch."""
+
 from __future__ import annotations
 
 import numpy as np

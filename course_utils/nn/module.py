@@ -6,6 +6,7 @@ A ``Module`` works like a ``torch.nn.Module`` whose autograd is written by hand:
 the gradients of the module's parameters to their ``.grad`` (so, as in PyTorch,
 call ``zero_grad()`` before each backward pass).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

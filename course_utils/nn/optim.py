@@ -5,6 +5,7 @@ gradient and has one (``grad`` not None), in place, and ``zero_grad()`` forgets 
 Weight decay ``wd`` is L2 regularisation added to the gradient, ``g = grad + wd * p``, as in
 ``torch.optim.SGD`` and ``torch.optim.Adam`` (not AdamW's decoupled decay).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -64,8 +65,9 @@ class SGD(Optimizer):
     weight_decay : float
     """
 
-    def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, params: Iterable[Parameter], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(params, lr, weight_decay)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
@@ -97,8 +99,14 @@ class Adam(Optimizer):
     weight_decay : float
     """
 
-    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr, weight_decay)
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")

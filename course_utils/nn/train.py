@@ -1,4 +1,5 @@
 """Training loop helpers: ``fit``, ``evaluate``, ``predict`` and the ``History`` they record."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -69,11 +70,12 @@ def predict(model: Module, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
     Returns an array of shape ``(N, K)``. The model is left in evaluation mode.
     """
     model.eval()
-    return np.concatenate([model(X[i:i + batch_size]) for i in _batches(len(X), batch_size)])
+    return np.concatenate([model(X[i : i + batch_size]) for i in _batches(len(X), batch_size)])
 
 
-def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 256,
-             loss_fn: CrossEntropyLoss | None = None) -> tuple[float, float]:
+def evaluate(
+    model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 256, loss_fn: CrossEntropyLoss | None = None
+) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``X`` ``(N, ...)`` with labels ``y`` ``(N,)``, in evaluation mode.
 
     ``loss_fn`` defaults to ``CrossEntropyLoss()``. Returns ``(loss, accuracy)``, accuracy in [0, 1].
@@ -86,9 +88,18 @@ def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 256,
     return float(loss), float(np.mean(logits.argmax(axis=1) == y))
 
 
-def fit(model: Module, loss_fn: CrossEntropyLoss, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray],
-        val: tuple[np.ndarray, np.ndarray] | None = None, *, epochs: int = 10, batch_size: int = 64,
-        seed: int = 0, progress: bool = True) -> History:
+def fit(
+    model: Module,
+    loss_fn: CrossEntropyLoss,
+    optimizer: Optimizer,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool = True,
+) -> History:
     """Train ``model`` with mini-batch gradient descent and return its ``History``.
 
     Each epoch: the model is put in training mode; the training set is shuffled (a generator
@@ -130,7 +141,7 @@ def fit(model: Module, loss_fn: CrossEntropyLoss, optimizer: Optimizer, train: t
             order = rng.permutation(len(X))
             total_loss = correct = 0.0
             for start in starts:
-                batch = order[start:start + batch_size]
+                batch = order[start : start + batch_size]
                 optimizer.zero_grad()
                 logits = model(X[batch])
                 loss = loss_fn(logits, y[batch])

@@ -9,6 +9,7 @@
   submit as that account. The instructor (``COURSE_INSTRUCTOR``) keeps nbgrader's default,
   every student (``*``), to collect and release feedback.
 """
+
 import os
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
