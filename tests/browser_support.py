@@ -31,6 +31,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_utils.instructor import markers
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -518,9 +520,7 @@ def solved_copy(released: Path, solution: Path, dest: Path) -> Path:
                 "notebooks/ is stale, run `make release`"
             )
             cell.source = "\n".join(
-                line
-                for line in answers[meta["grade_id"]].splitlines()
-                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+                markers.lines(answers[meta["grade_id"]], markers.OUTSIDE, markers.INSIDE, kinds=(markers.SOLUTION,))
             )
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(stub, dest)

@@ -37,6 +37,7 @@ import pytest
 from browser_support import solved_copy
 from hub_support import REPO, Hub, running_hub
 
+from course_utils.instructor import markers
 from tools import notebook as notebook_tool  # the checkout is on sys.path (conftest)
 
 pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("hub")]
@@ -61,7 +62,7 @@ def hidden_lines() -> list[str]:
     lines = [
         line
         for cell in nbformat.read(SOURCE, as_version=4).cells
-        for line in sorted(notebook_tool.secret_lines(cell.source, "HIDDEN TESTS"))
+        for line in sorted(notebook_tool.secret_lines(cell.source, (markers.HIDDEN,)))
         if len(line) >= 25
     ]
     assert len(lines) > 5

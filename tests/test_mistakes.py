@@ -34,13 +34,13 @@ import pytest
 from conftest import REPO, per_assignment
 from nbclient import NotebookClient
 
-from course_utils.instructor.execute import without_hidden_tests
+from course_utils.instructor import markers
+from course_utils.instructor.markers import without as without_hidden_tests
 from tools import notebook as notebook_tool  # the checkout is on sys.path (conftest)
 
 pytestmark = pytest.mark.notebooks
 
 MARKER = "_MISTAKES"
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 @dataclass
@@ -74,13 +74,12 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
 
 def mutate(source: str, replacements: list[tuple[str, str]]) -> str:
     """``source`` with each ``old`` replaced by ``new`` inside its solution blocks (a cell may have several)."""
-    parts = source.split(BEGIN)
-    blocks = [part.split(END, 1) for part in parts[1:]]  # [solution code, what follows END]
+    pieces = markers.runs(source, (markers.SOLUTION,))
     for old, new in replacements:
-        if not any(old in code for code, _ in blocks):
+        if not any(state == markers.INSIDE and old in text for state, text in pieces):
             raise KeyError(old)
-        blocks = [[code.replace(old, new), rest] for code, rest in blocks]
-    return parts[0] + "".join(BEGIN + code + END + rest for code, rest in blocks)
+        pieces = [(state, text.replace(old, new) if state == markers.INSIDE else text) for state, text in pieces]
+    return "".join(text for _, text in pieces)
 
 
 def _error(cell: nbformat.NotebookNode) -> str | None:

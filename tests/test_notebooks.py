@@ -24,6 +24,7 @@ import nbformat
 import pytest
 from conftest import REPO, nbgrader, per_assignment
 
+from course_utils.instructor import markers
 from tools import notebook as notebook_tool  # the checkout is on sys.path (conftest)
 
 pytestmark = pytest.mark.notebooks
@@ -91,10 +92,6 @@ def test_release_fails_every_graded_test(assignment, roundtrip):
 _secret_lines = notebook_tool.secret_lines
 
 
-def _without_hidden_tests(source: str) -> str:
-    return re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", source, flags=re.S)
-
-
 @per_assignment()
 def test_release_has_no_solution_or_hidden_test(assignment, roundtrip):
     source = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
@@ -118,8 +115,12 @@ def test_feedback_shows_no_hidden_test(assignment, roundtrip):
     source = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     # Public: every line outside the hidden-test blocks (the "solution" student submitted the
     # solution itself, so its feedback rightly shows solution code).
-    public = {line.strip() for cell in source.cells for line in _without_hidden_tests(cell.source).splitlines()}
-    hidden = {line for cell in source.cells for line in _secret_lines(cell.source, "HIDDEN TESTS")} - public
+    public = {
+        line.strip()
+        for cell in source.cells
+        for line in markers.lines(cell.source, markers.OUTSIDE, kinds=(markers.HIDDEN,))
+    }
+    hidden = {line for cell in source.cells for line in _secret_lines(cell.source, (markers.HIDDEN,))} - public
     nbgrader("generate_feedback", assignment, "--force", cwd=roundtrip.course)
     for student in ("solution", "stub"):
         page = (roundtrip.course / "feedback" / student / assignment / f"{assignment}.html").read_text()

@@ -23,9 +23,12 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
+
+from course_utils.instructor import markers
 
 REPO = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -128,23 +131,15 @@ def write(nb: nbformat.NotebookNode, path: Path) -> None:
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def secret_lines(source: str, blocks: str = "SOLUTION|HIDDEN TESTS") -> set[str]:
-    """Stripped lines inside a cell's BEGIN/END ``blocks`` that do not also stand outside them.
+def secret_lines(source: str, kinds: Sequence[str] = markers.BOTH) -> set[str]:
+    """Stripped lines inside a cell's BEGIN/END blocks of ``kinds`` that do not also stand outside them.
 
     Lines of three characters or fewer are dropped. The release test checks with it that a
     released cell shows none of its solution's secret lines; ``tools/site.py`` that the
     course website shows none.
     """
-    secret: set[str] = set()
-    public: set[str] = set()
-    inside = False
-    for line in source.splitlines():
-        if re.search(rf"BEGIN ({blocks})", line):
-            inside = True
-        elif re.search(rf"END ({blocks})", line):
-            inside = False
-        else:
-            (secret if inside else public).add(line.strip())
+    secret = {line.strip() for line in markers.lines(source, markers.INSIDE, kinds=kinds)}
+    public = {line.strip() for line in markers.lines(source, markers.OUTSIDE, kinds=kinds)}
     return {line for line in secret - public if len(line) > 3}
 
 

@@ -53,6 +53,7 @@ from nbgrader.preprocessors import (
 from traitlets import Integer
 from traitlets.config.loader import PyFileConfigLoader
 
+from . import markers
 from .sandbox import KERNEL_NAME, die_with_parent
 
 # Error names the grader writes into outputs; grade.py reads them back as statuses.
@@ -131,19 +132,6 @@ class GradingExecute(Execute):
         return out
 
 
-def without_hidden_tests(source: str) -> str:
-    """``source`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` blocks (the release's text)."""
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if "BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "END HIDDEN TESTS" in line:
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept)
-
-
 def _canonical(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
@@ -183,7 +171,7 @@ def describe_changes(nb: NotebookNode, db_url: str, assignment: str, notebook_id
         if (
             grade_id in graded
             and cells[grade_id].locked
-            and _canonical(cell.source) not in (_canonical(original), _canonical(without_hidden_tests(original)))
+            and _canonical(cell.source) not in (_canonical(original), _canonical(markers.without(original)))
         ):
             notes.append(f"test cell {grade_id} edited (restored)")
     for grade_id in sorted(graded - set(seen)):

@@ -25,6 +25,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from . import markers
 from .coursedir import CourseDir, UsageError
 from .grade import grade_rows
 
@@ -39,16 +40,12 @@ def hidden_lines(sources: list[str]) -> set[str]:
 
     The delimiters are included.
     """
-    found, hidden = set(), False
-    for source in sources:
-        for line in source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line:
-                hidden = True
-            if hidden and len(line.strip()) >= _MIN_LINE:
-                found.add(line.strip())
-            if "END HIDDEN TESTS" in line:
-                hidden = False
-    return found
+    return {
+        line.strip()
+        for source in sources
+        for line in markers.lines(source, markers.MARKER, markers.INSIDE, kinds=(markers.HIDDEN,))
+        if len(line.strip()) >= _MIN_LINE
+    }
 
 
 def student_sources(nb) -> list[str]:
@@ -56,7 +53,7 @@ def student_sources(nb) -> list[str]:
     own = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if "BEGIN HIDDEN TESTS" in cell.source:  # a test cell, whatever its metadata says
+        if markers.has(cell.source, markers.HIDDEN):  # a test cell, whatever its metadata says
             continue
         if meta.get("solution", False) or (cell.cell_type == "code" and "grade_id" not in meta):
             own.append(cell.source)
@@ -68,9 +65,9 @@ def secret_lines(hidden: set[str], sources: list[str], own: list[str]) -> set[st
 
     The released notebook is ``sources`` without their hidden blocks.
     """
-    from .execute import without_hidden_tests
-
-    public = {line.strip() for source in sources for line in without_hidden_tests(source).splitlines()}
+    public = {
+        line.strip() for source in sources for line in markers.lines(source, markers.OUTSIDE, kinds=(markers.HIDDEN,))
+    }
     public |= {line.strip() for source in own for line in source.splitlines()}
     return hidden - public
 
