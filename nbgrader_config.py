@@ -5,6 +5,7 @@ writes lives in ``notebooks/``. How the course is graded (course id, timeouts, I
 feedback without hidden tests) is set in the package, ``course_utils/instructor/nbgrader_config.py``,
 which ``course grade`` loads too.
 """
+
 from pathlib import Path
 
 import course_utils.instructor

@@ -7,6 +7,7 @@ figure's ``alt`` would be its file name. myst-nb names each image file after the
 bytes; this extension reads the page's notebook, maps each PNG's hash to its alt text, and sets
 ``alt`` on the image nodes of the page before they are written.
 """
+
 from __future__ import annotations
 
 import base64
