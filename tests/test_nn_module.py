@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from course_utils import functional as F
 from course_utils import nn
 
 
@@ -89,11 +90,13 @@ def test_default_generator_and_dtype_keyword():
     "make, error, match",
     [
         (lambda: nn.Conv2d(3, 4, 3, groups=2), ValueError, "divisible by groups"),
-        (lambda: nn.Conv2d(0, 4, 3), ValueError, "in_channels must be a positive int"),
-        (lambda: nn.Conv2d(1, 4, (3, 3, 3)), ValueError, "kernel_size"),
+        (lambda: nn.Conv2d(0, 4, 3), ValueError, "in_channels must be positive"),
+        (lambda: nn.Conv2d(1, 4, (3, 3, 3)), TypeError, "kernel_size"),
         (lambda: nn.Conv2d(1, 4, 3, stride=0), ValueError, "stride"),
         (lambda: nn.Conv2d(1, 4, 3, rng=42), TypeError, "rng must be a numpy.random.Generator"),
-        (lambda: nn.Linear(2.5, 3), ValueError, "in_features"),
+        (lambda: nn.Linear(2.5, 3), TypeError, "in_features"),
+        (lambda: nn.Conv2d(1, 4, 3, padding="full"), ValueError, "padding must be"),
+        (lambda: nn.Conv2d(1, 4, 3, padding="same", stride=2), ValueError, "needs stride 1"),
         (lambda: nn.MaxPool2d(0), ValueError, "kernel_size"),
         (lambda: nn.AvgPool2d(2, padding=-1), ValueError, "padding"),
         (lambda: nn.BatchNorm2d(4, momentum=2.0), ValueError, "momentum"),
@@ -105,6 +108,33 @@ def test_default_generator_and_dtype_keyword():
 def test_bad_construction_raises_naming_the_argument(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"stride": 1.0},
+        {"stride": True},
+        {"stride": 0},
+        {"stride": (1, 2, 3)},
+        {"dilation": np.float64(2)},
+        {"dilation": 0},
+        {"padding": -1},
+        {"padding": 1.5},
+        {"padding": "full"},
+        {"padding": "same", "stride": 2},
+        {"groups": 0},
+        {"groups": 2.0},
+    ],
+)
+def test_layers_and_ops_refuse_an_argument_with_the_same_error(arguments):
+    # One rule (functional/_args.py) for both: the layer refuses at construction what the op refuses.
+    x, weight = np.ones((1, 2, 6, 6)), np.ones((2, 2, 3, 3))
+    with pytest.raises((TypeError, ValueError)) as from_op:
+        F.conv2d(x, weight, **arguments)
+    with pytest.raises(type(from_op.value)) as from_layer:
+        nn.Conv2d(2, 2, 3, **arguments)
+    assert str(from_layer.value) == str(from_op.value)
 
 
 def test_bad_input_and_backward_before_forward():

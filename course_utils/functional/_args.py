@@ -1,6 +1,9 @@
-"""Argument normalisation and validation shared by every op in ``course_utils.functional``.
+"""Argument normalisation and validation shared by every op in ``course_utils.functional`` and
+every layer in ``course_utils.nn`` (which checks its arguments here when it is built).
 
-Every check raises ``TypeError`` (wrong kind of object or dtype) or ``ValueError`` (wrong
+An integer is a Python or NumPy integer, never a ``bool`` or a float (notebook 00's rule); a size
+argument is one integer or a tuple of one per spatial dimension, PyTorch's ``_pair``. Every check
+raises ``TypeError`` (wrong kind of object or dtype) or ``ValueError`` (wrong
 shape or value) with a message that names the argument and the shapes involved. Nothing is
 broadcast or cast silently: float32 stays float32, float64 stays float64, and mixing them is
 an error, as in PyTorch.
@@ -56,13 +59,13 @@ def int_tuple(value: int | tuple[int, ...] | list[int], name: str, n: int, minim
     return tuple(int(v) for v in items)
 
 
-def groups_int(groups: int) -> int:
-    """Return ``groups`` if it is a positive int."""
-    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
-        raise TypeError(f"groups must be an int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups must be positive, got {groups}")
-    return int(groups)
+def positive_int(value: int, name: str) -> int:
+    """Return ``value`` as an int if it is a positive int (a Python or NumPy integer, not a bool)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return int(value)
 
 
 def conv_padding(padding: int | tuple[int, ...] | str, kernel: Ints, stride: Ints, dilation: Ints) -> Pads:
@@ -116,7 +119,7 @@ def conv_shapes(
     if bias is not None:
         float_array(bias, "bias", ndim=1)
     same_dtype(x, "x", weight=weight, bias=bias)
-    groups = groups_int(groups)
+    groups = positive_int(groups, "groups")
     n, c_in = x.shape[:2]
     c_out, c_in_g = weight.shape[:2]
     kernel = weight.shape[2:]

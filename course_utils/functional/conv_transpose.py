@@ -32,7 +32,7 @@ def _setup(
     if bias is not None:
         _args.float_array(bias, "bias", ndim=1)
     _args.same_dtype(x, "x", weight=weight, bias=bias)
-    _args.groups_int(groups)
+    _args.positive_int(groups, "groups")
     n, c_in, h, w = x.shape
     if weight.shape[0] != c_in:
         raise ValueError(

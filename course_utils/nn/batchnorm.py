@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from course_utils.functional import _args
 from course_utils.nn.module import Module, Parameter
 
 if TYPE_CHECKING:
@@ -132,8 +133,7 @@ class BatchNorm2d(Module):
         self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *, dtype: DTypeLike = np.float32
     ) -> None:
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
+        _args.positive_int(num_features, "num_features")
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
         self.num_features = int(num_features)

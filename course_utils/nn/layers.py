@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from course_utils import functional as F
+from course_utils.functional import _args
 from course_utils.functional import conv as _conv
 from course_utils.functional import pool as _pool
 from course_utils.nn.module import Module, Parameter
@@ -65,27 +66,14 @@ def _backward(layer: _Convolution | MaxPool2d, op: str, grad_out: np.ndarray, *a
 
 
 def _pair(value: int | tuple[int, int], name: str, *, minimum: int) -> tuple[int, int]:
-    """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``; raise if not two ints ``>= minimum``."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    if (
-        not isinstance(pair, (tuple, list))
-        or len(pair) != 2
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
-        or min(pair) < minimum
-    ):
-        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+    """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``; the functional ops' rule (``TypeError``, ``ValueError``)."""
+    first, second = _args.int_tuple(value, name, 2, minimum)
+    return first, second
 
 
 def _channels(in_channels: int, out_channels: int, groups: int) -> tuple[int, int, int]:
-    c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
-    groups = _positive_int(groups, "groups")
+    c_in, c_out = _args.positive_int(in_channels, "in_channels"), _args.positive_int(out_channels, "out_channels")
+    groups = _args.positive_int(groups, "groups")
     if c_in % groups or c_out % groups:
         raise ValueError(f"in_channels ({c_in}) and out_channels ({c_out}) must be divisible by groups ({groups})")
     return c_in, c_out, groups
@@ -219,6 +207,9 @@ class Conv2d(_Convolution):
         self.stride = _pair(stride, "stride", minimum=1)
         self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", minimum=0)
         self.dilation = _pair(dilation, "dilation", minimum=1)
+        _args.conv_padding(
+            self.padding, self.kernel_size, self.stride, self.dilation
+        )  # "full", or "same" with a stride
         c_in = self.in_channels // self.groups
         fan_in = c_in * math.prod(self.kernel_size)
         self.weight = _he_normal((self.out_channels, c_in, *self.kernel_size), fan_in, rng, dtype)
@@ -344,8 +335,8 @@ class Linear(_Weighted):
         dtype: DTypeLike = np.float32,
     ) -> None:
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
+        self.in_features = _args.positive_int(in_features, "in_features")
+        self.out_features = _args.positive_int(out_features, "out_features")
         self.weight = _he_normal((self.out_features, self.in_features), self.in_features, rng, dtype)
         self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
         self.x = None

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from tqdm.auto import tqdm
 
+from course_utils.functional import _args
 from course_utils.nn.module import Module
 from course_utils.plots import new_figure
 
@@ -59,8 +60,7 @@ def _check_data(X: np.ndarray, y: np.ndarray, name: str) -> None:
 
 
 def _batches(n: int, batch_size: int) -> range:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    _args.positive_int(batch_size, "batch_size")
     return range(0, n, batch_size)
 
 
