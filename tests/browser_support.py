@@ -30,10 +30,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import REPO  # the checkout's root, found in one place
 
 from course_utils.instructor import markers
 
-REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

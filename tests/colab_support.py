@@ -24,12 +24,12 @@ import sys
 from pathlib import Path
 
 import nbformat
+from conftest import REPO  # the checkout's root, found in one place
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
-REPO = Path(__file__).resolve().parent.parent
 WHEEL_PARTS = ["pyproject.toml", "README.md", "LICENSE", "course_utils"]
 # What Colab preinstalls that the course's notebooks use (Colab also has pandas, torch, ...).
 COLAB_PREINSTALLED = ["numpy", "scipy", "matplotlib", "ipywidgets", "tqdm", "ipykernel"]

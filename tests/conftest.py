@@ -14,6 +14,7 @@ import pytest
 
 from course_utils.instructor.release import assignments
 
+# The checkout's root: the one place the tests find it (the other modules import it from here).
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = assignments(REPO)
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import REPO  # the checkout's root, found in one place
 
-REPO = Path(__file__).resolve().parent.parent
 HUB_DIR = REPO / "hub"
 RUN = HUB_DIR / "run.py"
 BIN = str(Path(sys.executable).parent)

@@ -15,13 +15,12 @@ import re
 import sys
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
+from conftest import REPO  # the checkout's root, found in one place
 
-REPO = Path(__file__).resolve().parent.parent
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)$")
 BINDER_LINK = re.compile(r"https://mybinder\.org/v2/gh/[^\s)\]\"']+")
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import REPO  # the checkout's root, found in one place
 
 from course_utils.instructor import feedback, submissions, suspicious
 from course_utils.instructor.coursedir import UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
-SOURCE = Path(__file__).resolve().parents[1] / "solutions"
+SOURCE = REPO / "solutions"
 ASSIGNMENTS = ["00-start-here", "01-conv1d"]
 COURSE = [sys.executable, "-m", "course_utils.instructor.cli"]
 
@@ -220,9 +221,7 @@ def test_course_dir_config_keeps_the_gradebook_url(tmp_path):
 
 
 def test_fixtures_match_the_release():
-    released = nbformat.read(
-        Path(__file__).parents[1] / "notebooks" / "00-start-here" / "00-start-here.ipynb", as_version=4
-    )
+    released = nbformat.read(REPO / "notebooks" / "00-start-here" / "00-start-here.ipynb", as_version=4)
     fixture = nbformat.read(FIXTURES / "blank" / "00-start-here" / "00-start-here.ipynb", as_version=4)
     assert fixture == released, "the release changed: run python tests/fixtures/make_submissions.py"
 

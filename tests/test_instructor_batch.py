@@ -22,13 +22,13 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from conftest import REPO  # the checkout's root, found in one place
 from make_submissions import ASSIGNMENT, CASES
 
 from course_utils.instructor.feedback import hidden_lines, leaks
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor-batch")]
 
-REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
 COURSE = [sys.executable, "-m", "course_utils.instructor.cli"]
 # Short limits keep the test fast; a time-limit fixture costs one TIMEOUT.

@@ -18,11 +18,11 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from conftest import REPO  # the checkout's root, found in one place
 from make_submissions import ASSIGNMENT, SOLVED, answered
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor-lms")]
 
-REPO = Path(__file__).resolve().parents[1]
 RELEASED = REPO / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 COURSE = [sys.executable, "-m", "course_utils.instructor.cli"]
 OPTIONS = ["--source", str(REPO / "solutions"), "--workers", "2", "--timeout", "30", "--no-progress"]

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import REPO  # the checkout's root, found in one place
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from make_submissions import ASSIGNMENT, SOLVED, answered
@@ -36,7 +37,6 @@ from course_utils.instructor.feedback import hidden_lines, leaks
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("sandbox")]
 
-REPO = Path(__file__).resolve().parents[1]
 RELEASED = REPO / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 SOURCE = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 PACKAGE = Path(course_utils.__file__).resolve().parent
