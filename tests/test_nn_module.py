@@ -148,3 +148,13 @@ def test_bad_input_and_backward_before_forward():
     for layer in (conv, nn.Linear(2, 2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.BatchNorm2d(2)):
         with pytest.raises(RuntimeError, match="backward called before forward"):
             layer.backward(np.ones((1, 2)))
+
+
+def test_importing_nn_loads_neither_matplotlib_nor_tqdm():
+    # They load when a plot or a progress bar is asked for: a script that only trains starts fast.
+    import subprocess
+    import sys
+
+    code = "import sys, course_utils.nn; print(sorted(m for m in ('matplotlib', 'tqdm') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]", f"import course_utils.nn loaded {loaded}"

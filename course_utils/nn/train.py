@@ -6,15 +6,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from tqdm.auto import tqdm
 
 from course_utils.functional import _args
 from course_utils.nn.module import Module
-from course_utils.plots import new_figure
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # matplotlib and tqdm load when a plot or a progress bar is asked for
+    from matplotlib.figure import Figure
+
     from course_utils.nn.loss import CrossEntropyLoss
     from course_utils.nn.optim import Optimizer
 
@@ -35,6 +33,10 @@ class History:
 
     def plot(self) -> Figure:
         """Loss (left) and accuracy (right) against epoch, training and validation curves."""
+        from matplotlib.ticker import MaxNLocator
+
+        from course_utils.plots import new_figure
+
         figure = new_figure(9, 3.2)
         ax_loss, ax_acc = figure.subplots(1, 2)
         for ax, metric, label in ((ax_loss, "loss", "cross-entropy loss"), (ax_acc, "acc", "accuracy")):
@@ -134,6 +136,8 @@ def fit(
     starts = _batches(len(X), batch_size)
     rng = np.random.default_rng(seed)
     history = History()
+    from tqdm.auto import tqdm
+
     with tqdm(total=epochs * len(starts), disable=not progress, unit="batch") as bar:
         for epoch in range(epochs):
             bar.set_description(f"epoch {epoch + 1}/{epochs}")
