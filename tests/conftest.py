@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from course_utils.instructor.release import assignments
@@ -175,3 +177,10 @@ def colab_run(tmp_path_factory: pytest.TempPathFactory) -> ColabRun:
     for name, nb in solutions.items():
         nbformat.write(nb, executed / f"{name}.ipynb")
     return ColabRun(python, wheel, before, releases, solutions, executed)
+
+
+@pytest.fixture
+def rng(request) -> np.random.Generator:
+    """A generator seeded from the test's own name: its data do not depend on which tests ran before it
+    on its worker (tinygrad style, each test seeds its own)."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))

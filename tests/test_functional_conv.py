@@ -12,10 +12,8 @@ from hypothesis import strategies as st
 
 from course_utils import functional as F
 
-rng = np.random.default_rng(0)
 
-
-def test_conv2d_matches_scipy_correlate():
+def test_conv2d_matches_scipy_correlate(rng):
     x = rng.standard_normal((2, 3, 9, 8))
     w = rng.standard_normal((4, 3, 3, 2))
     b = rng.standard_normal(4)
@@ -36,7 +34,7 @@ def test_conv2d_matches_scipy_correlate():
     np.testing.assert_allclose(F.conv2d(x, w, padding=1), want_pad, rtol=0, atol=1e-10)
 
 
-def test_conv1d_matches_numpy_convolve():
+def test_conv1d_matches_numpy_convolve(rng):
     x = rng.standard_normal((2, 3, 17))
     w = rng.standard_normal((5, 3, 4))
     # np.convolve flips the kernel: correlation is convolution with the reversed kernel
@@ -49,7 +47,7 @@ def test_conv1d_matches_numpy_convolve():
 
 
 @pytest.mark.parametrize("kernel, dilation", [((3, 3), 1), ((4, 2), 1), ((2, 5), (3, 1)), ((1, 4), 2)])
-def test_same_padding_keeps_the_size_and_pads_extra_on_the_bottom_right(kernel, dilation):
+def test_same_padding_keeps_the_size_and_pads_extra_on_the_bottom_right(kernel, dilation, rng):
     x = rng.standard_normal((1, 2, 7, 8))
     w = rng.standard_normal((3, 2, *kernel))
     dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
@@ -71,7 +69,7 @@ def test_same_padding_keeps_the_size_and_pads_extra_on_the_bottom_right(kernel, 
         (dict(padding="same", dilation=1, groups=2), (1, 1)),
     ],
 )
-def test_conv1d_matches_the_loop_definition_on_a_height_one_image(kwargs, pads):
+def test_conv1d_matches_the_loop_definition_on_a_height_one_image(kwargs, pads, rng):
     groups = kwargs.get("groups", 1)
     x = rng.standard_normal((2, 4, 15))
     w = rng.standard_normal((6, 4 // groups, 3))
@@ -89,7 +87,7 @@ def test_conv1d_matches_the_loop_definition_on_a_height_one_image(kwargs, pads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dtype_is_kept(dtype):
+def test_dtype_is_kept(dtype, rng):
     x = rng.standard_normal((2, 2, 6, 6)).astype(dtype)
     w = rng.standard_normal((3, 2, 3, 3)).astype(dtype)
     b = np.zeros(3, dtype)
@@ -112,7 +110,7 @@ CASES_2D = [
 
 
 @pytest.mark.parametrize("kwargs", CASES_2D)
-def test_conv2d_backward_matches_central_differences(kwargs):
+def test_conv2d_backward_matches_central_differences(kwargs, rng):
     groups = kwargs.get("groups", 1)
     x = rng.standard_normal((2, 4, 6, 7))
     w = rng.standard_normal((2 * groups, 4 // groups, 3, 2))
@@ -121,7 +119,7 @@ def test_conv2d_backward_matches_central_differences(kwargs):
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(stride=2, padding=2, dilation=2), dict(padding="same", groups=2)])
-def test_conv1d_backward_matches_central_differences(kwargs):
+def test_conv1d_backward_matches_central_differences(kwargs, rng):
     x = rng.standard_normal((2, 4, 11))
     w = rng.standard_normal((4, 4 // kwargs.get("groups", 1), 4))
     b = rng.standard_normal(4)
@@ -170,7 +168,7 @@ def test_conv2d_random_shapes_match_the_loop_definition_and_the_dot_product_test
     np.testing.assert_allclose(grad_b, g.sum(axis=(0, 2, 3)), rtol=1e-12)
 
 
-def test_matches_torch_when_installed():
+def test_matches_torch_when_installed(rng):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((3, 6, 11, 10))
     w = rng.standard_normal((4, 3, 3, 4))
@@ -186,7 +184,7 @@ def test_matches_torch_when_installed():
 
 
 @pytest.mark.parametrize("kwargs", CASES_2D)
-def test_blocks_of_samples_and_kept_columns_give_the_whole_batch_results(kwargs, monkeypatch):
+def test_blocks_of_samples_and_kept_columns_give_the_whole_batch_results(kwargs, monkeypatch, rng):
     """The batch is cut into blocks of samples (here one sample per block), and the training path
     (columns kept by the forward, their memory reused by the next step) gives the stateless results."""
     from course_utils.functional import conv as C

@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 
 from course_utils import functional as F
 
-rng = np.random.default_rng(1)
-
 
 def test_a_single_pixel_stamps_the_kernel():
     x = np.zeros((1, 1, 3, 3))
@@ -85,7 +83,7 @@ def test_random_shapes_match_the_scatter_definition_and_are_the_adjoint_of_conv2
         dict(groups=2, stride=2),
     ],
 )
-def test_backward_matches_central_differences(kwargs):
+def test_backward_matches_central_differences(kwargs, rng):
     groups = kwargs.get("groups", 1)
     x = rng.standard_normal((2, 4, 4, 3))
     w = rng.standard_normal((4, 3, 3, 2))
@@ -93,7 +91,7 @@ def test_backward_matches_central_differences(kwargs):
     check_backward(F.conv_transpose2d, F.conv_transpose2d_backward, x, w, b, rng, **kwargs)
 
 
-def test_float32_is_kept_and_matches_torch_when_installed():
+def test_float32_is_kept_and_matches_torch_when_installed(rng):
     x = rng.standard_normal((2, 4, 5, 6))
     w = rng.standard_normal((4, 3, 3, 3))
     b = rng.standard_normal(6)

@@ -9,10 +9,8 @@ from functional_reference import check_backward, numerical_gradient
 
 from course_utils import functional as F
 
-rng = np.random.default_rng(3)
 
-
-def test_relu_and_its_gradient_at_zero():
+def test_relu_and_its_gradient_at_zero(rng):
     x = np.array([[-2.0, 0.0, 3.0]])
     np.testing.assert_array_equal(F.relu(x), [[0.0, 0.0, 3.0]])
     np.testing.assert_array_equal(F.relu_backward(np.array([[5.0, 5.0, 5.0]]), x), [[0.0, 0.0, 5.0]])
@@ -22,7 +20,7 @@ def test_relu_and_its_gradient_at_zero():
 
 
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,)])
-def test_linear_and_its_backward(shape):
+def test_linear_and_its_backward(shape, rng):
     x = rng.standard_normal(shape)
     w = rng.standard_normal((3, 4))
     b = rng.standard_normal(3)
@@ -33,7 +31,7 @@ def test_linear_and_its_backward(shape):
     assert F.linear(x, w).shape == y.shape
 
 
-def test_cross_entropy_definition():
+def test_cross_entropy_definition(rng):
     logits = rng.standard_normal((6, 4))
     targets = np.array([0, 3, 1, 1, 2, 0])
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -56,7 +54,7 @@ def test_cross_entropy_is_numerically_stable():
 
 
 @pytest.mark.parametrize("grad_out", [1.0, 2.5, np.float64(0.5), np.array(3.0)])
-def test_cross_entropy_backward_matches_central_differences(grad_out):
+def test_cross_entropy_backward_matches_central_differences(grad_out, rng):
     logits = rng.standard_normal((5, 3))
     targets = rng.integers(0, 3, 5)
     grad = F.cross_entropy_backward(grad_out, logits, targets)
@@ -66,7 +64,7 @@ def test_cross_entropy_backward_matches_central_differences(grad_out):
     assert F.cross_entropy_backward(grad_out, logits.astype(np.float32), targets).dtype == np.float32
 
 
-def test_matches_torch_when_installed():
+def test_matches_torch_when_installed(rng):
     torch = pytest.importorskip("torch")
     logits = rng.standard_normal((7, 5)) * 3
     targets = rng.integers(0, 5, 7)
@@ -78,7 +76,7 @@ def test_matches_torch_when_installed():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_and_linear_keep_the_dtype(dtype):
+def test_relu_and_linear_keep_the_dtype(dtype, rng):
     x = rng.standard_normal((2, 3)).astype(dtype)
     w = rng.standard_normal((4, 3)).astype(dtype)
     b = rng.standard_normal(4).astype(dtype)

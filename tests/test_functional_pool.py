@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 
 from course_utils import functional as F
 
-rng = np.random.default_rng(2)
-
 
 def test_small_example_by_hand():
     x = np.array([[1.0, 2.0, 5.0, 0.0], [3.0, 4.0, 1.0, 1.0], [0.0, 0.0, 2.0, 2.0], [0.0, 9.0, 2.0, 2.0]])[None, None]
@@ -79,7 +77,7 @@ def test_random_shapes_match_the_loop_definitions(problem):
         dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 0), dilation=(2, 1)),
     ],
 )
-def test_max_pool2d_backward_matches_central_differences(kwargs):
+def test_max_pool2d_backward_matches_central_differences(kwargs, rng):
     x = rng.permutation(120).reshape(2, 3, 4, 5) / 10.0  # distinct values: the max is differentiable
     g = rng.standard_normal(F.max_pool2d(x, **kwargs).shape)
     numeric = numerical_gradient(lambda v: (F.max_pool2d(v, **kwargs) * g).sum(), x, eps=1e-4)
@@ -94,7 +92,7 @@ def test_max_pool2d_backward_matches_central_differences(kwargs):
         dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1)),
     ],
 )
-def test_avg_pool2d_backward_matches_central_differences(kwargs):
+def test_avg_pool2d_backward_matches_central_differences(kwargs, rng):
     x = rng.standard_normal((2, 3, 5, 4))
     g = rng.standard_normal(F.avg_pool2d(x, **kwargs).shape)
     numeric = numerical_gradient(lambda v: (F.avg_pool2d(v, **kwargs) * g).sum(), x)
@@ -102,14 +100,14 @@ def test_avg_pool2d_backward_matches_central_differences(kwargs):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dtype_is_kept(dtype):
+def test_dtype_is_kept(dtype, rng):
     x = rng.standard_normal((2, 3, 6, 6)).astype(dtype)
     for op, backward in ((F.max_pool2d, F.max_pool2d_backward), (F.avg_pool2d, F.avg_pool2d_backward)):
         y = op(x, 3, 2, 1)
         assert y.dtype == dtype and backward(y, x, 3, 2, 1).dtype == dtype
 
 
-def test_matches_torch_when_installed():
+def test_matches_torch_when_installed(rng):
     torch = pytest.importorskip("torch")
     x = np.round(rng.standard_normal((2, 3, 9, 8)), 1)
     for kwargs in (dict(kernel_size=3, stride=2, padding=1, dilation=2), dict(kernel_size=(2, 3), stride=(1, 2))):
