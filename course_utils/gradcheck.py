@@ -25,6 +25,7 @@ from course_utils.grading import CheckFailure
 
 
 def _float64(x: np.ndarray, name: str) -> np.ndarray:
+    """Return ``x`` if it is a float64 ndarray; raise TypeError naming ``name`` otherwise."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     if x.dtype != np.float64:
@@ -48,6 +49,26 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     Returns
     -------
     grad : ndarray, float64, shape ``x.shape``
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float64 ndarray.
+
+    Shape
+    -----
+    - Input (x): ``(*)``, any shape.
+    - Output (grad): ``(*)``, x's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils.gradcheck import numerical_gradient
+    >>> x = np.array([1.0, -2.0, 3.0])
+    >>> np.round(numerical_gradient(lambda v: np.sum(v**2), x), 4)  # the gradient of sum(x**2) is 2x
+    array([ 2., -4.,  6.])
+    >>> x  # restored
+    array([ 1., -2.,  3.])
     """
     _float64(x, "x")
     grad = np.zeros_like(x)
@@ -81,10 +102,34 @@ def numerical_gradient_op(
     grad_out : ndarray, shape of ``op(x)``
         The upstream gradient.
     h : float
+        The step.
 
     Returns
     -------
     grad_x : ndarray, float64, shape ``x.shape``
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float64 ndarray.
+    ValueError
+        If ``grad_out`` does not have ``op(x)``'s shape.
+
+    Shape
+    -----
+    - Input (x): ``(*)``, any shape.
+    - grad_out: the shape of ``op(x)``.
+    - Output (grad_x): ``(*)``, x's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> from course_utils.gradcheck import numerical_gradient_op
+    >>> x = np.array([[-1.0, 2.0], [3.0, -4.0]])
+    >>> np.round(numerical_gradient_op(F.relu, x, np.ones_like(x)), 4)  # as F.relu_backward(1, x)
+    array([[0., 1.],
+           [1., 0.]])
     """
     _float64(x, "x")
     out = op(x)
@@ -94,6 +139,7 @@ def numerical_gradient_op(
 
 
 def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Check that the analytic and numerical gradients are arrays of one shape; return them as float64."""
     for value, name in ((a, "analytic"), (b, "numeric")):
         if not isinstance(value, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
@@ -103,6 +149,7 @@ def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _elementwise_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``|a - b| / max(1e-8, |a| + |b|)``, elementwise."""
     return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
 
 
@@ -112,7 +159,38 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     ``max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)`` (CS231n's gradient-check definition; the
     ``1e-8`` floor keeps two zeros from dividing by zero). Rules of thumb in float64: below
     ``1e-7`` the gradients agree; around ``1e-4`` suspect a bug unless there are kinks (ReLU, max
-    pooling) near ``x``; above ``1e-2`` the gradient is wrong. Returns 0.0 for empty arrays.
+    pooling) near ``x``; above ``1e-2`` the gradient is wrong.
+
+    Parameters
+    ----------
+    a, b : ndarray, same shape
+        E.g. an analytic and a numerical gradient (compared in float64).
+
+    Returns
+    -------
+    float
+        The largest relative error; 0.0 for empty arrays.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` or ``b`` is not an ndarray.
+    ValueError
+        If their shapes differ.
+
+    Shape
+    -----
+    - Input (a, b): ``(*)``, any shape, the same for both.
+    - Output: a Python float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils.gradcheck import relative_error
+    >>> f"{relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.000002])):.1e}"  # 2e-6 / 4.000002
+    '5.0e-07'
+    >>> relative_error(np.zeros(3), np.zeros(3))
+    0.0
     """
     a, b = _pair(a, b)
     return float(_elementwise_error(a, b).max()) if a.size else 0.0
@@ -120,7 +198,35 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class GradientReport:
-    """What ``check_gradients`` found: the worst element's index, both values there and the error."""
+    """What ``check_gradients`` found: the worst element's index, both values there and the error.
+
+    Parameters
+    ----------
+    name : str
+        What was checked, e.g. ``"conv2d grad_weight"``.
+    error : float
+        The largest relative error (see :func:`relative_error`).
+    index : tuple of int
+        Where it is.
+    analytic, numeric : float
+        Both gradients there.
+    tol : float
+        The largest acceptable error.
+
+    Attributes
+    ----------
+    passed : bool
+        ``error <= tol``.
+
+    Examples
+    --------
+    >>> from course_utils.gradcheck import GradientReport
+    >>> report = GradientReport("relu grad_x", 3e-11, (0, 1), 1.0, 1.0, 1e-6)
+    >>> report.passed
+    True
+    >>> print(report)
+    relu grad_x: OK, max relative error 3.00e-11 (tol 1e-06) at index (0, 1): analytic 1, numeric 1
+    """
 
     name: str
     error: float
@@ -131,6 +237,7 @@ class GradientReport:
 
     @property
     def passed(self) -> bool:
+        """Whether the error is within the tolerance."""
         return self.error <= self.tol
 
     def __str__(self) -> str:
@@ -163,9 +270,35 @@ def check_gradients(
     Raises
     ------
     AssertionError
-        When the relative error exceeds ``tol``. Its first line names the worst element and both
-        values there (``expected 0.001 at (0, 1), got 0``: expected is the numerical gradient);
-        the next lines give the report.
+        When the relative error exceeds ``tol`` (a ``course_utils.grading.CheckFailure``). Its first
+        line names the worst element and both values there (``expected 0.001 at (0, 1), got 0``:
+        expected is the numerical gradient); the next lines give the report.
+    TypeError
+        If either gradient is not an ndarray.
+    ValueError
+        If their shapes differ.
+
+    Shape
+    -----
+    - Input (analytic, numeric): ``(*)``, any shape, the same for both.
+    - Output: a ``GradientReport``, whose ``index`` has one entry per dimension.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> from course_utils.gradcheck import check_gradients, numerical_gradient_op
+    >>> x, grad_out = np.array([[-1.5, 0.5], [2.0, -0.25]]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> numeric = numerical_gradient_op(F.relu, x, grad_out)
+    >>> check_gradients(F.relu_backward(grad_out, x), numeric, name="relu grad_x").passed
+    True
+    >>> try:
+    ...     check_gradients(np.zeros((2, 2)), numeric, name="broken relu grad_x")
+    ... except AssertionError as error:
+    ...     print(error)
+    expected 2 at (0, 1), got 0
+      in broken relu grad_x: MISMATCH, max relative error 1.00e+00 (tol 1e-06) at index (0, 1): analytic 0, numeric 2
+      (expected: the numerical gradient; got: the analytic one)
     """
     __tracebackhide__ = True  # the student's test cell, not this frame, in IPython's traceback
     a, b = _pair(analytic, numeric)

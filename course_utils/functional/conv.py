@@ -33,7 +33,28 @@ CHUNK_BYTES = 1 << 23  # a block of samples: columns and products of a few MB, n
 
 
 def chunks(n: int, bytes_per_sample: int) -> list[tuple[int, int]]:
-    """Cut ``range(n)`` into consecutive ``(lo, hi)`` blocks of equal size, at most ``CHUNK_BYTES`` each."""
+    """Cut ``range(n)`` into consecutive ``(lo, hi)`` blocks of equal size, at most ``CHUNK_BYTES`` each.
+
+    Parameters
+    ----------
+    n : int
+        The number of samples.
+    bytes_per_sample : int
+        The memory one sample's columns and products take.
+
+    Returns
+    -------
+    list of (int, int)
+        The blocks ``(lo, hi)``, covering ``0 ... n - 1`` in order; their sizes differ by at most 1.
+
+    Examples
+    --------
+    >>> from course_utils.functional.conv import CHUNK_BYTES, chunks
+    >>> chunks(10, CHUNK_BYTES // 4)
+    [(0, 3), (3, 6), (6, 10)]
+    >>> chunks(10, 1)
+    [(0, 10)]
+    """
     count = -(-n // max(1, CHUNK_BYTES // max(1, bytes_per_sample)))
     return [(n * k // count, n * (k + 1) // count) for k in range(count)]
 
@@ -72,7 +93,23 @@ class Saved:
     """What a conv2d forward pass keeps for its backward pass: the geometry and the columns.
 
     The backward pass uses the columns once (``columns`` becomes None) and leaves their memory
-    in ``buffer``, which the next forward pass of the same shape may fill again (``spare``)."""
+    in ``buffer``, which the next forward pass of the same shape may fill again (``spare``).
+
+    Parameters
+    ----------
+    geometry : Geometry
+        Kernel, stride, dilation, padding and sizes of the convolution.
+    columns : ndarray or None
+        The im2col columns of the forward pass, ``(C_in, kH * kW, N, H_out * Wq)``, or None.
+
+    Attributes
+    ----------
+    geometry : Geometry
+    columns : ndarray or None
+        None once the backward pass has used them (or when none were kept).
+    buffer : ndarray or None
+        The memory of used-up columns, for the next forward pass.
+    """
 
     __slots__ = ("geometry", "columns", "buffer")
     geometry: Geometry
@@ -148,10 +185,47 @@ def conv2d_saving(
     groups: int = 1,
     spare: Saved | None = None,
 ) -> tuple[np.ndarray, Saved]:
-    """:func:`conv2d` that also returns what its backward pass needs: ``(out, saved)``; then
-    ``conv2d_backward_saved(saved, grad_out, x, weight, bias, ..., groups)`` reuses the columns
-    instead of building them again (what ``nn.Conv2d`` does in training). ``spare``, a used
-    ``saved`` of an earlier step, lends its memory to the new columns."""
+    """:func:`conv2d` that also returns what its backward pass needs: ``(out, saved)``.
+
+    Then ``conv2d_backward_saved(saved, grad_out, x, weight, bias, ..., groups)`` reuses the
+    columns instead of building them again (what ``nn.Conv2d`` does in training).
+
+    Parameters
+    ----------
+    x, weight, bias, stride, padding, dilation, groups
+        As for :func:`conv2d`.
+    spare : Saved or None, optional
+        A used ``saved`` of an earlier step, which lends its memory to the new columns.
+
+    Returns
+    -------
+    out : ndarray
+        ``(N, C_out, H_out, W_out)``, as :func:`conv2d` returns.
+    saved : Saved
+        The geometry and the im2col columns, for :func:`conv2d_backward_saved`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv2d`.
+
+    Shape
+    -----
+    As :func:`conv2d`; ``saved.columns`` is ``(C_in, kH * kW, N, H_out * Wq)``, where ``Wq``
+    is the column layout's row width (``Geometry.width``, see ``_im2col``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils.functional.conv import conv2d_backward_saved, conv2d_saving
+    >>> x, w = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3))
+    >>> out, saved = conv2d_saving(x, w, padding=1)
+    >>> out.shape
+    (2, 4, 5, 5)
+    >>> grad_x, grad_w, grad_b = conv2d_backward_saved(saved, np.ones_like(out), x, w, padding=1)
+    >>> grad_x.shape, grad_w.shape, grad_b, saved.columns
+    ((2, 3, 5, 5), (4, 3, 3, 3), None, None)
+    """
     strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 2, "conv2d"
     )
@@ -169,8 +243,41 @@ def conv2d_backward_saved(
     dilation: int | tuple[int, int] = 1,
     groups: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """:func:`conv2d_backward` from the ``saved`` of :func:`conv2d_saving`, made with the same
-    arguments (used once: the columns are released). Returns ``(grad_x, grad_weight, grad_bias)``."""
+    """:func:`conv2d_backward` from the ``saved`` of :func:`conv2d_saving`.
+
+    ``saved`` must come from :func:`conv2d_saving` with the same arguments; it is used once (the
+    columns are released into ``saved.buffer``).
+
+    Parameters
+    ----------
+    saved : Saved
+        What :func:`conv2d_saving` returned with ``out``.
+    grad_out, x, weight, bias, stride, padding, dilation, groups
+        As for :func:`conv2d_backward`.
+
+    Returns
+    -------
+    grad_x, grad_weight, grad_bias : ndarray, ndarray, ndarray or None
+        As :func:`conv2d_backward` returns.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``grad_out`` is not a float array of the forward output's shape and ``x``'s dtype.
+
+    Shape
+    -----
+    As :func:`conv2d_backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils.functional.conv import conv2d_backward_saved, conv2d_saving
+    >>> x, w, b = np.ones((1, 2, 4, 4)), np.ones((3, 2, 3, 3)), np.zeros(3)
+    >>> out, saved = conv2d_saving(x, w, b)
+    >>> [g.shape for g in conv2d_backward_saved(saved, np.ones_like(out), x, w, b)]
+    [(1, 2, 4, 4), (3, 2, 3, 3), (3,)]
+    """
     g = saved.geometry
     _args.grad_out_array(grad_out, (x.shape[0], weight.shape[0], *g.out_hw), x)
     return _conv2d_backward(grad_out, x, weight, bias, groups, saved)
@@ -190,22 +297,60 @@ def conv2d(
     ``out[n, o, h, w] = bias[o] + sum_{c, i, j} weight[o, c, i, j] *
     x_padded[n, g*C_in/G + c, h*sH + i*dH, w*sW + j*dW]`` where ``g = o // (C_out/G)``.
 
-    Inputs:
-    - x: ``(N, C_in, H, W)`` float32 or float64.
-    - weight: ``(C_out, C_in / groups, kH, kW)``, same dtype.
-    - bias: ``(C_out,)`` or None.
-    - stride, dilation: int or ``(sH, sW)`` / ``(dH, dW)``, positive.
-    - padding: int, ``(pH, pW)``, ``"valid"`` (0) or ``"same"`` (output size = input size;
-      stride 1 only; an odd total ``d*(k-1)`` puts the extra row/column at the bottom/right).
-    - groups: int dividing ``C_in`` and ``C_out``; group g sees input channels
-      ``g*C_in/G ... (g+1)*C_in/G - 1`` and makes output channels ``g*C_out/G ...``.
+    Parameters
+    ----------
+    x : ndarray, float32 or float64
+        The batch of images, ``(N, C_in, H, W)``.
+    weight : ndarray, x's dtype
+        The kernels, ``(C_out, C_in / groups, kH, kW)``.
+    bias : ndarray or None, optional
+        ``(C_out,)``, x's dtype.
+    stride, dilation : int or (int, int), optional
+        ``(sH, sW)`` / ``(dH, dW)``, positive.
+    padding : int, (int, int), "valid" or "same", optional
+        ``(pH, pW)``; ``"valid"`` is 0; ``"same"`` makes the output size the input size (stride 1
+        only; an odd total ``d*(k-1)`` puts the extra row/column at the bottom/right).
+    groups : int, optional
+        Divides ``C_in`` and ``C_out``; group g sees input channels ``g*C_in/G ... (g+1)*C_in/G - 1``
+        and makes output channels ``g*C_out/G ...``.
 
-    Returns:
-    - out: ``(N, C_out, H_out, W_out)``, x's dtype, with
+    Returns
+    -------
+    out : ndarray
+        ``(N, C_out, H_out, W_out)``, x's dtype.
+
+    Raises
+    ------
+    TypeError
+        For non-float or mismatched dtypes, or a stride, padding, dilation or groups of the wrong kind.
+    ValueError
+        For wrong shapes or argument values (each message names the argument and the shapes).
+
+    Shape
+    -----
+    - Input: ``(N, C_in, H, W)``
+    - Weight: ``(C_out, C_in / groups, kH, kW)``
+    - Bias: ``(C_out,)``
+    - Output: ``(N, C_out, H_out, W_out)``, where
       ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
 
-    Raises TypeError for non-float or mismatched dtypes, ValueError for wrong shapes or
-    argument values (each message names the argument and the shapes).
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> x, w = np.ones((1, 1, 5, 5)), np.ones((2, 1, 3, 3))
+    >>> F.conv2d(x, w, padding=1).shape
+    (1, 2, 5, 5)
+    >>> F.conv2d(x, w, stride=2).shape  # floor((5 - 2*1 - 1) / 2) + 1 = 2
+    (1, 2, 2, 2)
+    >>> F.conv2d(x, w, padding=1)[0, 0]  # 9 ones under the kernel inside, fewer at the zero-padded border
+    array([[4., 6., 6., 6., 4.],
+           [6., 9., 9., 9., 6.],
+           [6., 9., 9., 9., 6.],
+           [6., 9., 9., 9., 6.],
+           [4., 6., 6., 6., 4.]])
+    >>> F.conv2d(np.ones((1, 4, 6, 6)), np.ones((6, 2, 3, 3)), groups=2, padding="same").shape
+    (1, 6, 6, 6)
     """
     strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 2, "conv2d"
@@ -225,14 +370,45 @@ def conv2d_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv2d` with respect to its array arguments.
 
-    Inputs:
-    - grad_out: ``(N, C_out, H_out, W_out)``, the upstream gradient (x's dtype).
-    - x, weight, bias, stride, padding, dilation, groups: exactly as given to :func:`conv2d`.
+    Parameters
+    ----------
+    grad_out : ndarray
+        The upstream gradient, ``(N, C_out, H_out, W_out)``, x's dtype.
+    x, weight, bias, stride, padding, dilation, groups
+        Exactly as given to :func:`conv2d`.
 
-    Returns ``(grad_x, grad_weight, grad_bias)``:
-    - grad_x: ``(N, C_in, H, W)``.
-    - grad_weight: ``(C_out, C_in / groups, kH, kW)``.
-    - grad_bias: ``(C_out,)``, or None when ``bias`` is None.
+    Returns
+    -------
+    grad_x : ndarray
+        ``(N, C_in, H, W)``.
+    grad_weight : ndarray
+        ``(C_out, C_in / groups, kH, kW)``.
+    grad_bias : ndarray or None
+        ``(C_out,)``, or None when ``bias`` is None.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv2d`, and when ``grad_out`` does not have the output's shape and x's dtype.
+
+    Shape
+    -----
+    - grad_out: ``(N, C_out, H_out, W_out)``, the shape :func:`conv2d` returns.
+    - Input, Weight, Bias: as :func:`conv2d`.
+    - Output: ``grad_x`` ``(N, C_in, H, W)``, ``grad_weight`` ``(C_out, C_in / groups, kH, kW)``,
+      ``grad_bias`` ``(C_out,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> x, w, b = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3)), np.zeros(4)
+    >>> out = F.conv2d(x, w, b, padding=1)
+    >>> grad_x, grad_w, grad_b = F.conv2d_backward(np.ones_like(out), x, w, b, padding=1)
+    >>> grad_x.shape, grad_w.shape, grad_b.shape
+    ((2, 3, 5, 5), (4, 3, 3, 3), (4,))
+    >>> grad_b  # grad_out summed over N, H_out and W_out: 2 * 5 * 5
+    array([50., 50., 50., 50.])
     """
     strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 2, "conv2d_backward"
@@ -260,15 +436,47 @@ def conv1d(
 ) -> np.ndarray:
     """1-D cross-correlation of a batch of signals, as ``torch.nn.functional.conv1d``.
 
-    Inputs:
-    - x: ``(N, C_in, L)`` float32 or float64.
-    - weight: ``(C_out, C_in / groups, K)``, same dtype.
-    - bias: ``(C_out,)`` or None.
-    - stride, dilation: positive int (or 1-tuple); padding: int (or 1-tuple), ``"valid"`` or ``"same"``.
-    - groups: int dividing ``C_in`` and ``C_out``.
+    It is :func:`conv2d` on a height-1 view of the signals.
 
-    Returns:
-    - out: ``(N, C_out, L_out)`` with ``L_out = floor((L + 2*P - D*(K - 1) - 1) / S) + 1``.
+    Parameters
+    ----------
+    x : ndarray, float32 or float64
+        The batch of signals, ``(N, C_in, L)``.
+    weight : ndarray, x's dtype
+        ``(C_out, C_in / groups, K)``.
+    bias : ndarray or None, optional
+        ``(C_out,)``.
+    stride, dilation : int or (int,), optional
+        Positive.
+    padding : int, (int,), "valid" or "same", optional
+    groups : int, optional
+        Divides ``C_in`` and ``C_out``.
+
+    Returns
+    -------
+    out : ndarray
+        ``(N, C_out, L_out)``, x's dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv2d`.
+
+    Shape
+    -----
+    - Input: ``(N, C_in, L)``
+    - Weight: ``(C_out, C_in / groups, K)``
+    - Bias: ``(C_out,)``
+    - Output: ``(N, C_out, L_out)``, where ``L_out = floor((L + 2*P - D*(K - 1) - 1) / S) + 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> F.conv1d(np.ones((2, 3, 10)), np.ones((4, 3, 3)), stride=2).shape  # floor((10 - 2 - 1) / 2) + 1 = 4
+    (2, 4, 4)
+    >>> F.conv1d(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 2)))  # sums of neighbours
+    array([[[1., 3., 5., 7.]]])
     """
     strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 1, "conv1d"
@@ -290,12 +498,44 @@ def conv1d_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv1d` with respect to its array arguments.
 
-    Inputs:
-    - grad_out: ``(N, C_out, L_out)``.
-    - x, weight, bias, stride, padding, dilation, groups: exactly as given to :func:`conv1d`.
+    Parameters
+    ----------
+    grad_out : ndarray
+        The upstream gradient, ``(N, C_out, L_out)``, x's dtype.
+    x, weight, bias, stride, padding, dilation, groups
+        Exactly as given to :func:`conv1d`.
 
-    Returns ``(grad_x, grad_weight, grad_bias)`` of shapes ``(N, C_in, L)``,
-    ``(C_out, C_in / groups, K)`` and ``(C_out,)`` (None when ``bias`` is None).
+    Returns
+    -------
+    grad_x : ndarray
+        ``(N, C_in, L)``.
+    grad_weight : ndarray
+        ``(C_out, C_in / groups, K)``.
+    grad_bias : ndarray or None
+        ``(C_out,)``, or None when ``bias`` is None.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv1d`, and when ``grad_out`` does not have the output's shape and x's dtype.
+
+    Shape
+    -----
+    - grad_out: ``(N, C_out, L_out)``, the shape :func:`conv1d` returns.
+    - Input, Weight, Bias: as :func:`conv1d`.
+    - Output: ``grad_x`` ``(N, C_in, L)``, ``grad_weight`` ``(C_out, C_in / groups, K)``, ``grad_bias`` ``(C_out,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> x, w = np.ones((2, 3, 10)), np.ones((4, 3, 3))
+    >>> grad_out = np.ones((2, 4, 8))  # L_out = 10 - 3 + 1
+    >>> grad_x, grad_w, grad_b = F.conv1d_backward(grad_out, x, w)
+    >>> grad_x.shape, grad_w.shape, grad_b
+    ((2, 3, 10), (4, 3, 3), None)
+    >>> grad_x[0, 0]  # how many output positions each input position feeds, times C_out = 4
+    array([ 4.,  8., 12., 12., 12., 12., 12., 12.,  8.,  4.])
     """
     strides, pads, dilations, out_shape = _args.conv_shapes(
         x, weight, bias, stride, padding, dilation, groups, 1, "conv1d_backward"

@@ -90,18 +90,64 @@ def conv_transpose2d(
     :func:`conv2d` with the same weight, stride, padding, dilation and groups:
     ``<conv2d(a, W), b> = <a, conv_transpose2d(b, W)>``.
 
-    Inputs:
-    - x: ``(N, C_in, H, W)`` float32 or float64.
-    - weight: ``(C_in, C_out / groups, kH, kW)``, same dtype.
-    - bias: ``(C_out,)`` or None.
-    - stride, padding, dilation: int or pair (padding is removed from the output's borders).
-    - output_padding: int or pair added to one side of the output, each smaller than the
-      stride or the dilation (it picks among the input sizes a strided conv2d maps to H).
-    - groups: int dividing ``C_in``.
+    Parameters
+    ----------
+    x : ndarray, float32 or float64
+        ``(N, C_in, H, W)``.
+    weight : ndarray, x's dtype
+        ``(C_in, C_out / groups, kH, kW)`` (PyTorch's layout: input channels first).
+    bias : ndarray or None, optional
+        ``(C_out,)``.
+    stride, padding, dilation : int or (int, int), optional
+        Padding is removed from the output's borders.
+    output_padding : int or (int, int), optional
+        Added to one side (bottom/right) of the output, each smaller than the stride or the
+        dilation (it picks among the input sizes a strided conv2d maps to H).
+    groups : int, optional
+        Divides ``C_in``.
 
-    Returns:
-    - out: ``(N, C_out, H_out, W_out)``, with
+    Returns
+    -------
+    out : ndarray
+        ``(N, C_out, H_out, W_out)``, x's dtype.
+
+    Raises
+    ------
+    TypeError
+        For non-float or mismatched dtypes, or arguments of the wrong kind.
+    ValueError
+        For wrong shapes or argument values, e.g. a string padding, an ``output_padding`` too large
+        or a padding that leaves no output.
+
+    Shape
+    -----
+    - Input: ``(N, C_in, H, W)``
+    - Weight: ``(C_in, C_out / groups, kH, kW)``
+    - Bias: ``(C_out,)``
+    - Output: ``(N, C_out, H_out, W_out)``, where
       ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + output_padding_H + 1`` (likewise ``W_out``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> x, w = np.ones((1, 2, 3, 3)), np.ones((2, 4, 3, 3))
+    >>> F.conv_transpose2d(x, w, stride=2).shape  # (3 - 1)*2 + (3 - 1) + 1 = 7
+    (1, 4, 7, 7)
+    >>> F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1).shape  # 7 - 2 + 1 = 6
+    (1, 4, 6, 6)
+    >>> F.conv_transpose2d(np.ones((1, 1, 1, 1)), np.arange(4.0).reshape(1, 1, 2, 2))  # one pixel stamps the kernel
+    array([[[[0., 1.],
+             [2., 3.]]]])
+
+    The adjoint of :func:`conv2d`:
+
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((2, 5, 3, 3))
+    >>> w = rng.standard_normal((5, 3, 3, 3))
+    >>> left, right = np.sum(F.conv2d(a, w, stride=2) * b), np.sum(a * F.conv_transpose2d(b, w, stride=2))
+    >>> bool(np.isclose(left, right))  # <conv2d(a, w), b> = <a, conv_transpose2d(b, w)>
+    True
     """
     g, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
     out = np.empty(out_shape, dtype=x.dtype)
@@ -126,14 +172,45 @@ def conv_transpose2d_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv_transpose2d` with respect to its array arguments.
 
-    Inputs:
-    - grad_out: ``(N, C_out, H_out, W_out)``.
-    - x, weight, bias, stride, padding, output_padding, groups, dilation: as given to
-      :func:`conv_transpose2d`.
+    ``grad_x`` is ``conv2d(grad_out, weight, ...)`` cropped to ``(H, W)``.
 
-    Returns ``(grad_x, grad_weight, grad_bias)`` of shapes ``(N, C_in, H, W)``,
-    ``(C_in, C_out / groups, kH, kW)`` and ``(C_out,)`` (None when ``bias`` is None).
-    grad_x is ``conv2d(grad_out, weight, ...)`` cropped to ``(H, W)``.
+    Parameters
+    ----------
+    grad_out : ndarray
+        The upstream gradient, ``(N, C_out, H_out, W_out)``, x's dtype.
+    x, weight, bias, stride, padding, output_padding, groups, dilation
+        As given to :func:`conv_transpose2d`.
+
+    Returns
+    -------
+    grad_x : ndarray
+        ``(N, C_in, H, W)``.
+    grad_weight : ndarray
+        ``(C_in, C_out / groups, kH, kW)``.
+    grad_bias : ndarray or None
+        ``(C_out,)``, or None when ``bias`` is None.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv_transpose2d`, and when ``grad_out`` does not have the output's shape and x's dtype.
+
+    Shape
+    -----
+    - grad_out: ``(N, C_out, H_out, W_out)``, the shape :func:`conv_transpose2d` returns.
+    - Input, Weight, Bias: as :func:`conv_transpose2d`.
+    - Output: ``grad_x`` ``(N, C_in, H, W)``, ``grad_weight`` ``(C_in, C_out / groups, kH, kW)``,
+      ``grad_bias`` ``(C_out,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> x, w, b = np.ones((1, 2, 3, 3)), np.ones((2, 4, 3, 3)), np.zeros(4)
+    >>> out = F.conv_transpose2d(x, w, b, stride=2)
+    >>> grad_x, grad_w, grad_b = F.conv_transpose2d_backward(np.ones_like(out), x, w, b, stride=2)
+    >>> grad_x.shape, grad_w.shape, grad_b
+    ((1, 2, 3, 3), (2, 4, 3, 3), array([49., 49., 49., 49.]))
     """
     g, out_shape = _setup(x, weight, bias, stride, padding, output_padding, groups, dilation)
     _args.grad_out_array(grad_out, out_shape, x)

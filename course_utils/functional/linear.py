@@ -8,6 +8,7 @@ from . import _args
 
 
 def _setup(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> None:
+    """Validate the arguments of :func:`linear` and :func:`linear_backward`."""
     _args.float_array(x, "x", min_ndim=1)
     _args.float_array(weight, "weight", ndim=2)
     if bias is not None:
@@ -25,13 +26,44 @@ def _setup(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> None:
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """Affine map ``x @ weight.T + bias``, as ``torch.nn.functional.linear``.
 
-    Inputs:
-    - x: ``(*, in_features)`` float32 or float64 (usually ``(N, in_features)``).
-    - weight: ``(out_features, in_features)``, same dtype.
-    - bias: ``(out_features,)`` or None.
+    Parameters
+    ----------
+    x : ndarray, float32 or float64
+        ``(*, in_features)`` (usually ``(N, in_features)``).
+    weight : ndarray, x's dtype
+        ``(out_features, in_features)``.
+    bias : ndarray or None, optional
+        ``(out_features,)``.
 
-    Returns:
-    - out: ``(*, out_features)``.
+    Returns
+    -------
+    out : ndarray
+        ``(*, out_features)``, x's dtype.
+
+    Raises
+    ------
+    TypeError
+        For non-float or mismatched dtypes.
+    ValueError
+        For shapes that do not fit together.
+
+    Shape
+    -----
+    - Input: ``(*, in_features)``, where ``*`` is any number of leading dimensions.
+    - Weight: ``(out_features, in_features)``
+    - Bias: ``(out_features,)``
+    - Output: ``(*, out_features)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> w, b = np.arange(6.0).reshape(2, 3), np.array([0.5, -0.5])
+    >>> F.linear(np.ones((2, 3)), w, b)  # row sums of w, plus b
+    array([[ 3.5, 11.5],
+           [ 3.5, 11.5]])
+    >>> F.linear(np.ones((5, 7, 3)), w).shape
+    (5, 7, 2)
     """
     _setup(x, weight, bias)
     out = x @ weight.T
@@ -45,14 +77,44 @@ def linear_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of :func:`linear` with respect to its array arguments.
 
-    Inputs:
-    - grad_out: ``(*, out_features)``.
-    - x, weight, bias: as given to :func:`linear`.
+    Parameters
+    ----------
+    grad_out : ndarray
+        The upstream gradient, ``(*, out_features)``, x's dtype.
+    x, weight, bias
+        As given to :func:`linear`.
 
-    Returns ``(grad_x, grad_weight, grad_bias)``:
-    - grad_x: ``(*, in_features)`` = ``grad_out @ weight``.
-    - grad_weight: ``(out_features, in_features)`` = sum over ``*`` of ``grad_out^T x``.
-    - grad_bias: ``(out_features,)``, or None when ``bias`` is None.
+    Returns
+    -------
+    grad_x : ndarray
+        ``(*, in_features)`` = ``grad_out @ weight``.
+    grad_weight : ndarray
+        ``(out_features, in_features)`` = sum over ``*`` of ``grad_out^T x``.
+    grad_bias : ndarray or None
+        ``(out_features,)``, or None when ``bias`` is None.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`linear`, and when ``grad_out`` does not have the output's shape and x's dtype.
+
+    Shape
+    -----
+    - grad_out: ``(*, out_features)``
+    - Input, Weight, Bias: as :func:`linear`.
+    - Output: ``grad_x`` ``(*, in_features)``, ``grad_weight`` ``(out_features, in_features)``,
+      ``grad_bias`` ``(out_features,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> x, w, b = np.arange(6.0).reshape(2, 3), np.ones((4, 3)), np.zeros(4)
+    >>> grad_x, grad_w, grad_b = F.linear_backward(np.ones((2, 4)), x, w, b)
+    >>> grad_x.shape, grad_w.shape, grad_b.shape
+    ((2, 3), (4, 3), (4,))
+    >>> grad_w[0], grad_b  # column sums of x; one per sample
+    (array([3., 5., 7.]), array([2., 2., 2., 2.]))
     """
     _setup(x, weight, bias)
     _args.grad_out_array(grad_out, (*x.shape[:-1], weight.shape[0]), x)

@@ -61,6 +61,7 @@ def _grids(kernel: Ints, stride: Ints, dilation: Ints, out_hw: Ints) -> Iterator
 
 
 def _index_dtype(kernel: Ints) -> type[np.integer]:
+    """The smallest integer type that holds a window offset ``k < kH * kW``."""
     return np.int8 if kernel[0] * kernel[1] < 128 else np.int32
 
 
@@ -193,8 +194,20 @@ def _max_backward(
 
 
 class SavedIndex:
-    """What a max_pool2d forward pass keeps for its backward pass: the pooling arguments and the
-    offsets of the maxima."""
+    """What a max_pool2d forward pass keeps for its backward pass: the pooling arguments and the offsets of the maxima.
+
+    Parameters
+    ----------
+    arguments : tuple
+        The normalised ``(kernel, stride, pads, dilation, out_shape)``.
+    index : ndarray of int
+        ``(N, C, H_out, W_out)``: the offset ``k = i * kW + j`` of each window's first maximum.
+
+    Attributes
+    ----------
+    arguments : tuple
+    index : ndarray of int
+    """
 
     __slots__ = ("arguments", "index")
     arguments: Arguments
@@ -213,14 +226,48 @@ def max_pool2d(
 ) -> np.ndarray:
     """Max pooling, as ``torch.nn.functional.max_pool2d`` (``ceil_mode=False``).
 
-    Inputs:
-    - x: ``(N, C, H, W)`` float32 or float64.
-    - kernel_size: int or ``(kH, kW)``; stride: int, pair or None (None means kernel_size).
-    - padding: int or pair, at most half the kernel size; padded cells hold ``-inf``.
-    - dilation: int or pair, the spacing between window elements.
+    Parameters
+    ----------
+    x : ndarray, float32 or float64
+        ``(N, C, H, W)``.
+    kernel_size : int or (int, int)
+        ``(kH, kW)``.
+    stride : int, (int, int) or None, optional
+        None means kernel_size.
+    padding : int or (int, int), optional
+        At most half the kernel size; padded cells hold ``-inf``.
+    dilation : int or (int, int), optional
+        The spacing between window elements.
 
-    Returns:
-    - out: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1``.
+    Returns
+    -------
+    out : ndarray
+        ``(N, C, H_out, W_out)``, x's dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float array, or a size argument is not an int or a pair of ints.
+    ValueError
+        If ``x`` is not 4-D, a size is not positive, the padding exceeds half the kernel or the
+        window is larger than the padded input.
+
+    Shape
+    -----
+    - Input: ``(N, C, H, W)``
+    - Output: ``(N, C, H_out, W_out)``, where ``H_out = floor((H + 2*pH - dH*(kH - 1) - 1) / sH) + 1``
+      (likewise ``W_out``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> F.max_pool2d(x, 2)
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    >>> F.max_pool2d(np.ones((8, 3, 7, 7)), 3, stride=2, padding=1).shape  # floor((7 + 2 - 2 - 1) / 2) + 1 = 4
+    (8, 3, 4, 4)
     """
     kernel, strides, pads, dilations, out_shape = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
     return _max(x, kernel, strides, pads, dilations, out_shape, with_index=False)[0]
@@ -234,10 +281,44 @@ def max_pool2d_saving(
     dilation: int | tuple[int, int] = 1,
     spare: object = None,
 ) -> tuple[np.ndarray, SavedIndex]:
-    """:func:`max_pool2d` that also returns what its backward pass needs, ``(out, saved)`` (the
-    offset of each window's maximum); ``max_pool2d_backward_saved(saved, grad_out, x)`` uses it
-    instead of finding the maxima again (what ``nn.MaxPool2d`` does in training). ``spare`` is
-    accepted for symmetry with ``conv2d_saving`` and not used."""
+    """:func:`max_pool2d` that also returns what its backward pass needs, ``(out, saved)``.
+
+    ``saved`` holds the offset of each window's maximum; ``max_pool2d_backward_saved(saved,
+    grad_out, x)`` uses it instead of finding the maxima again (what ``nn.MaxPool2d`` does in
+    training).
+
+    Parameters
+    ----------
+    x, kernel_size, stride, padding, dilation
+        As for :func:`max_pool2d`.
+    spare : object, optional
+        Accepted for symmetry with ``conv2d_saving`` and not used.
+
+    Returns
+    -------
+    out : ndarray
+        ``(N, C, H_out, W_out)``, as :func:`max_pool2d` returns.
+    saved : SavedIndex
+        The pooling arguments and the offsets of the maxima.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`max_pool2d`.
+
+    Shape
+    -----
+    As :func:`max_pool2d`; ``saved.index`` is ``(N, C, H_out, W_out)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils.functional.pool import max_pool2d_saving
+    >>> out, saved = max_pool2d_saving(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+    >>> out.shape, saved.index  # every maximum at the window's bottom right: k = 1 * 2 + 1
+    ((1, 1, 2, 2), array([[[[3, 3],
+             [3, 3]]]], dtype=int8))
+    """
     arguments = _setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
     out, index = _max(x, *arguments, with_index=True)
     assert index is not None  # with_index=True
@@ -247,8 +328,42 @@ def max_pool2d_saving(
 def max_pool2d_backward_saved(
     saved: SavedIndex, grad_out: np.ndarray, x: np.ndarray, *args: object, **kwargs: object
 ) -> np.ndarray:
-    """:func:`max_pool2d_backward` from the ``saved`` of :func:`max_pool2d_saving` (the pooling
-    arguments after ``x`` are those ``saved`` was made with)."""
+    """:func:`max_pool2d_backward` from the ``saved`` of :func:`max_pool2d_saving`.
+
+    Parameters
+    ----------
+    saved : SavedIndex
+        What :func:`max_pool2d_saving` returned with ``out``.
+    grad_out : ndarray
+        ``(N, C, H_out, W_out)``.
+    x : ndarray
+        The input given to :func:`max_pool2d_saving`.
+    *args, **kwargs
+        The pooling arguments after ``x``: ignored, those ``saved`` was made with are used.
+
+    Returns
+    -------
+    grad_x : ndarray
+        ``(N, C, H, W)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``grad_out`` is not a float array of the forward output's shape and x's dtype.
+
+    Shape
+    -----
+    As :func:`max_pool2d_backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils.functional.pool import max_pool2d_backward_saved, max_pool2d_saving
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> out, saved = max_pool2d_saving(x, 2)
+    >>> max_pool2d_backward_saved(saved, np.ones_like(out), x).shape
+    (1, 1, 4, 4)
+    """
     kernel, stride, pads, dilation, out_shape = saved.arguments
     _args.grad_out_array(grad_out, out_shape, x)
     return _max_backward(grad_out, saved.index, x.shape, kernel, stride, pads, dilation)
@@ -267,12 +382,39 @@ def max_pool2d_backward(
     Each window's upstream gradient goes to the window's maximum; when several elements tie,
     to the first of them in row-major window order (as PyTorch does). Overlapping windows add.
 
-    Inputs:
-    - grad_out: ``(N, C, H_out, W_out)``.
-    - x, kernel_size, stride, padding, dilation: as given to :func:`max_pool2d`.
+    Parameters
+    ----------
+    grad_out : ndarray
+        The upstream gradient, ``(N, C, H_out, W_out)``, x's dtype.
+    x, kernel_size, stride, padding, dilation
+        As given to :func:`max_pool2d`.
 
-    Returns:
-    - grad_x: ``(N, C, H, W)``.
+    Returns
+    -------
+    grad_x : ndarray
+        ``(N, C, H, W)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`max_pool2d`, and when ``grad_out`` does not have the output's shape and x's dtype.
+
+    Shape
+    -----
+    - grad_out: ``(N, C, H_out, W_out)``, the shape :func:`max_pool2d` returns.
+    - Input: ``(N, C, H, W)``
+    - Output (grad_x): ``(N, C, H, W)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> F.max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2)  # to each window's maximum
+    array([[[[0., 0., 0., 0.],
+             [0., 1., 0., 1.],
+             [0., 0., 0., 0.],
+             [0., 1., 0., 1.]]]])
     """
     kernel, strides, pads, dilations, out_shape = _setup(
         x, kernel_size, stride, padding, dilation, "max_pool2d_backward"
@@ -289,16 +431,46 @@ def avg_pool2d(
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = 0,
 ) -> np.ndarray:
-    """Average pooling, as ``torch.nn.functional.avg_pool2d`` with its defaults
-    (``ceil_mode=False``, ``count_include_pad=True``: padded zeros count in the average).
+    """Average pooling, as ``torch.nn.functional.avg_pool2d`` with its defaults.
 
-    Inputs:
-    - x: ``(N, C, H, W)`` float32 or float64.
-    - kernel_size: int or ``(kH, kW)``; stride: int, pair or None (None means kernel_size).
-    - padding: int or pair, at most half the kernel size.
+    The defaults are ``ceil_mode=False`` and ``count_include_pad=True``: padded zeros count in
+    the average.
 
-    Returns:
-    - out: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2*pH - kH) / sH) + 1``.
+    Parameters
+    ----------
+    x : ndarray, float32 or float64
+        ``(N, C, H, W)``.
+    kernel_size : int or (int, int)
+        ``(kH, kW)``.
+    stride : int, (int, int) or None, optional
+        None means kernel_size.
+    padding : int or (int, int), optional
+        At most half the kernel size.
+
+    Returns
+    -------
+    out : ndarray
+        ``(N, C, H_out, W_out)``, x's dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`max_pool2d`.
+
+    Shape
+    -----
+    - Input: ``(N, C, H, W)``
+    - Output: ``(N, C, H_out, W_out)``, where ``H_out = floor((H + 2*pH - kH) / sH) + 1`` (likewise ``W_out``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> F.avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    >>> F.avg_pool2d(np.ones((8, 3, 7, 7)), 3, stride=2, padding=1).shape  # floor((7 + 2 - 3) / 2) + 1 = 4
+    (8, 3, 4, 4)
     """
     kernel, strides, pads, dilations, out_shape = _setup(x, kernel_size, stride, padding, 1, "avg_pool2d")
     out = np.empty(out_shape, dtype=x.dtype)
@@ -324,15 +496,40 @@ def avg_pool2d_backward(
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = 0,
 ) -> np.ndarray:
-    """Gradient of :func:`avg_pool2d` with respect to ``x``: every element of a window gets
-    ``grad_out / (kH * kW)``; overlapping windows add.
+    """Gradient of :func:`avg_pool2d` with respect to ``x``.
 
-    Inputs:
-    - grad_out: ``(N, C, H_out, W_out)``.
-    - x, kernel_size, stride, padding: as given to :func:`avg_pool2d`.
+    Every element of a window gets ``grad_out / (kH * kW)``; overlapping windows add.
 
-    Returns:
-    - grad_x: ``(N, C, H, W)``.
+    Parameters
+    ----------
+    grad_out : ndarray
+        The upstream gradient, ``(N, C, H_out, W_out)``, x's dtype.
+    x, kernel_size, stride, padding
+        As given to :func:`avg_pool2d`.
+
+    Returns
+    -------
+    grad_x : ndarray
+        ``(N, C, H, W)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`avg_pool2d`, and when ``grad_out`` does not have the output's shape and x's dtype.
+
+    Shape
+    -----
+    - grad_out: ``(N, C, H_out, W_out)``, the shape :func:`avg_pool2d` returns.
+    - Input: ``(N, C, H, W)``
+    - Output (grad_x): ``(N, C, H, W)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import functional as F
+    >>> F.avg_pool2d_backward(np.array([[[[4.0, 8.0]]]]), np.ones((1, 1, 2, 4)), 2)
+    array([[[[1., 1., 2., 2.],
+             [1., 1., 2., 2.]]]])
     """
     kernel, strides, pads, dilations, out_shape = _setup(x, kernel_size, stride, padding, 1, "avg_pool2d_backward")
     _args.grad_out_array(grad_out, out_shape, x)

@@ -22,6 +22,7 @@ _AXES = (0, 2, 3)  # everything but the channel axis of (N, C, H, W)
 
 
 def _per_channel(v: np.ndarray) -> np.ndarray:
+    """``(C,)`` -> ``(1, C, 1, 1)``, to broadcast against ``(N, C, H, W)``."""
     return v.reshape(1, -1, 1, 1)
 
 
@@ -50,6 +51,29 @@ def batch_norm2d(
     Returns
     -------
     y : ndarray, shape ``(N, C, H, W)``
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a 4-D array, or only one of ``mean`` and ``var`` is given.
+
+    Shape
+    -----
+    - Input: ``(N, C, H, W)``
+    - Weight, Bias, mean, var: ``(C,)``
+    - Output: ``(N, C, H, W)``, the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> x = np.arange(16.0).reshape(2, 2, 2, 2)
+    >>> y = nn.batch_norm2d(x, np.ones(2), np.zeros(2))  # training mode: the batch's statistics
+    >>> y.shape, np.round(y.std(axis=(0, 2, 3)), 4)
+    ((2, 2, 2, 2), array([1., 1.]))
+    >>> y = nn.batch_norm2d(x, np.full(2, 2.0), np.ones(2), mean=np.array([1.0, 2.0]), var=np.full(2, 4.0), eps=0.0)
+    >>> y[:, 1].ravel()  # 2 * (x - 2) / sqrt(4) + 1
+    array([ 3.,  4.,  5.,  6., 11., 12., 13., 14.])
     """
     if not isinstance(x, np.ndarray) or x.ndim != 4:
         raise ValueError(f"x must be a 4-D array (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
@@ -86,6 +110,31 @@ def batch_norm2d_backward(
     -------
     grad_x : ndarray, shape ``(N, C, H, W)``
     grad_weight, grad_bias : ndarray, shape ``(C,)``
+
+    Raises
+    ------
+    ValueError
+        If ``grad_out`` does not have ``x``'s shape, or only one of ``mean`` and ``var`` is given.
+
+    Shape
+    -----
+    - grad_out: ``(N, C, H, W)``
+    - Input: ``(N, C, H, W)``; Weight, Bias, mean, var: ``(C,)``
+    - Output: ``grad_x`` ``(N, C, H, W)``, ``grad_weight`` and ``grad_bias`` ``(C,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> x = np.arange(16.0).reshape(2, 2, 2, 2)
+    >>> grad_x, grad_w, grad_b = nn.batch_norm2d_backward(np.ones_like(x), x, np.ones(2), np.zeros(2))
+    >>> grad_x.shape, grad_w.shape, grad_b  # grad_b: grad_out summed over N, H, W
+    ((2, 2, 2, 2), (2,), array([8., 8.]))
+    >>> weight, mean, var = np.full(2, 3.0), np.zeros(2), np.full(2, 4.0)
+    >>> grad_x = nn.batch_norm2d_backward(np.ones_like(x), x, weight, np.zeros(2), mean, var, eps=0.0)[0]
+    >>> grad_x[0, 0]  # evaluation mode: grad_out * weight / sqrt(var + eps)
+    array([[1.5, 1.5],
+           [1.5, 1.5]])
     """
     if grad_out.shape != x.shape:
         raise ValueError(f"grad_out must have x's shape {x.shape}, got {grad_out.shape}")
@@ -127,6 +176,39 @@ class BatchNorm2d(Module):
         Start at ones and zeros.
     running_mean, running_var : ndarray, shape ``(C,)``
         Start at zeros and ones; not parameters (no gradient).
+
+    Raises
+    ------
+    TypeError
+        If ``num_features`` is not an int, or ``forward`` is given something other than an ndarray.
+    ValueError
+        If ``num_features`` is not positive or ``momentum`` not in [0, 1]; in ``forward``, if ``x``
+        is not ``(N, C, H, W)`` or, in training mode, has one value per channel.
+    RuntimeError
+        If ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``(N, C, H, W)``
+    - Output: ``(N, C, H, W)``, the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> bn = nn.BatchNorm2d(3, dtype=np.float64)
+    >>> bn
+    BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    >>> x = np.arange(24.0).reshape(2, 3, 2, 2)
+    >>> y = bn(x)
+    >>> y.shape, np.round(y.std(axis=(0, 2, 3)), 4)
+    ((2, 3, 2, 2), array([1., 1., 1.]))
+    >>> np.round(bn.running_mean, 4)  # 0.9 * 0 + 0.1 * the channels' means 7.5, 11.5, 15.5
+    array([0.75, 1.15, 1.55])
+    >>> bn.backward(np.ones_like(y)).shape
+    (2, 3, 2, 2)
+    >>> bn.eval()(x).shape  # evaluation mode: normalised with the running estimates
+    (2, 3, 2, 2)
     """
 
     def __init__(
@@ -178,4 +260,5 @@ class BatchNorm2d(Module):
         return grad_x
 
     def extra_repr(self) -> str:
+        """PyTorch's arguments: ``C, eps=..., momentum=..., affine=True, track_running_stats=True``."""
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine=True, track_running_stats=True"

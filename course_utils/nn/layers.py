@@ -72,6 +72,7 @@ def _pair(value: int | tuple[int, int], name: str, *, minimum: int) -> tuple[int
 
 
 def _channels(in_channels: int, out_channels: int, groups: int) -> tuple[int, int, int]:
+    """Check ``(in_channels, out_channels, groups)``: positive ints, both channels divisible by ``groups``."""
     c_in, c_out = _args.positive_int(in_channels, "in_channels"), _args.positive_int(out_channels, "out_channels")
     groups = _args.positive_int(groups, "groups")
     if c_in % groups or c_out % groups:
@@ -80,6 +81,7 @@ def _channels(in_channels: int, out_channels: int, groups: int) -> tuple[int, in
 
 
 def _he_normal(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator | None, dtype: DTypeLike) -> Parameter:
+    """A Parameter of ``shape`` drawn from ``N(0, 2 / fan_in)`` with ``rng`` (``default_rng(0)`` if None)."""
     rng = np.random.default_rng(0) if rng is None else rng
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -107,9 +109,11 @@ class _Weighted(Module):
     x: np.ndarray | None  # the input of the last forward pass
 
     def _bias_data(self) -> np.ndarray | None:
+        """The bias's array, or None without bias."""
         return None if self.bias is None else self.bias.data
 
     def _accumulate(self, grad_weight: np.ndarray, grad_bias: np.ndarray | None) -> None:
+        """Add the gradients of ``weight`` and ``bias`` to their ``.grad``."""
         self.weight.accumulate(grad_weight)
         if self.bias is not None:
             assert grad_bias is not None  # a backward op given a bias returns its gradient
@@ -117,6 +121,7 @@ class _Weighted(Module):
 
 
 def _conv_repr(layer: _Convolution, extras: dict[str, tuple[object, object]]) -> str:
+    """PyTorch's ``extra_repr`` of a convolution: channels, kernel and stride, then each extra not at its default."""
     text = f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}, stride={layer.stride}"
     for key, (value, default) in extras.items():
         if value != default:
@@ -178,11 +183,45 @@ class Conv2d(_Convolution):
     dtype : numpy dtype
         float32 (default) or float64 (for gradient checks); inputs are cast to it.
 
-    Shapes
+    Attributes
+    ----------
+    weight : Parameter
+        ``(C_out, C_in / groups, kH, kW)``, He-normal.
+    bias : Parameter or None
+        ``(C_out,)``, zeros; None without bias.
+
+    Raises
     ------
-    weight: ``(C_out, C_in / groups, kH, kW)``; bias: ``(C_out,)``;
-    x: ``(N, C_in, H, W)`` -> y: ``(N, C_out, H_out, W_out)`` with
-    ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
+    TypeError
+        At construction, for a size, channel or groups argument of the wrong kind (as the functional
+        op); in ``forward``, if ``x`` is not an ndarray.
+    ValueError
+        At construction, for a wrong value; in ``forward``, for an input of the wrong shape.
+    RuntimeError
+        If ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``(N, C_in, H, W)``
+    - Output: ``(N, C_out, H_out, W_out)``, where
+      ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> conv = nn.Conv2d(3, 8, kernel_size=3, padding=1)
+    >>> conv
+    Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+    >>> conv.weight.shape, conv.bias.shape
+    ((8, 3, 3, 3), (8,))
+    >>> y = conv(np.ones((2, 3, 16, 16), dtype=np.float32))
+    >>> y.shape, y.dtype
+    ((2, 8, 16, 16), dtype('float32'))
+    >>> conv.backward(np.ones_like(y)).shape, conv.weight.grad.shape
+    ((2, 3, 16, 16), (8, 3, 3, 3))
+    >>> nn.Conv2d(3, 8, kernel_size=3, stride=2)(np.ones((2, 3, 16, 16))).shape  # floor((16 - 2 - 1) / 2) + 1
+    (2, 8, 7, 7)
     """
 
     _op = "conv2d"
@@ -248,11 +287,43 @@ class ConvTranspose2d(_Convolution):
     dtype : numpy dtype
         float32 (default) or float64.
 
-    Shapes
+    Attributes
+    ----------
+    weight : Parameter
+        ``(C_in, C_out / groups, kH, kW)`` (PyTorch's layout), He-normal.
+    bias : Parameter or None
+        ``(C_out,)``, zeros; None without bias.
+
+    Raises
     ------
-    weight: ``(C_in, C_out / groups, kH, kW)`` (PyTorch's layout); bias: ``(C_out,)``;
-    x: ``(N, C_in, H, W)`` -> y: ``(N, C_out, H_out, W_out)`` with
-    ``H_out = (H - 1) * sH - 2 * pH + dH * (kH - 1) + output_padding_H + 1`` (likewise ``W_out``).
+    TypeError
+        At construction, for a size, channel or groups argument of the wrong kind (as the functional
+        op); in ``forward``, if ``x`` is not an ndarray.
+    ValueError
+        At construction, for a wrong value; in ``forward``, for an input of the wrong shape.
+    RuntimeError
+        If ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``(N, C_in, H, W)``
+    - Output: ``(N, C_out, H_out, W_out)``, where
+      ``H_out = (H - 1) * sH - 2 * pH + dH * (kH - 1) + output_padding_H + 1`` (likewise ``W_out``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> up = nn.ConvTranspose2d(8, 3, kernel_size=4, stride=2, padding=1)
+    >>> up
+    ConvTranspose2d(8, 3, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
+    >>> up.weight.shape
+    (8, 3, 4, 4)
+    >>> y = up(np.ones((2, 8, 7, 7), dtype=np.float32))  # (7 - 1) * 2 - 2 + 3 + 1 = 14: twice the size
+    >>> y.shape
+    (2, 3, 14, 14)
+    >>> up.backward(np.ones_like(y)).shape
+    (2, 8, 7, 7)
     """
 
     _op = "conv_transpose2d"
@@ -319,10 +390,42 @@ class Linear(_Weighted):
     dtype : numpy dtype
         float32 (default) or float64.
 
-    Shapes
+    Attributes
+    ----------
+    weight : Parameter
+        ``(out_features, in_features)``, He-normal.
+    bias : Parameter or None
+        ``(out_features,)``, zeros; None without bias.
+
+    Raises
     ------
-    weight: ``(out_features, in_features)``; bias: ``(out_features,)``;
-    x: ``(*, in_features)`` -> y: ``(*, out_features)`` (usually ``(N, in_features)`` -> ``(N, out_features)``).
+    TypeError
+        At construction, for a size, channel or groups argument of the wrong kind (as the functional
+        op); in ``forward``, if ``x`` is not an ndarray.
+    ValueError
+        At construction, for a wrong value; in ``forward``, for an input of the wrong shape.
+    RuntimeError
+        If ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``(*, in_features)``, usually ``(N, in_features)``.
+    - Output: ``(*, out_features)``, usually ``(N, out_features)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> fc = nn.Linear(4, 2)
+    >>> fc
+    Linear(in_features=4, out_features=2, bias=True)
+    >>> fc.weight.shape, fc.bias.shape
+    ((2, 4), (2,))
+    >>> y = fc(np.ones((5, 4), dtype=np.float32))
+    >>> y.shape
+    (5, 2)
+    >>> fc.backward(np.ones_like(y)).shape, fc.bias.grad  # bias.grad: one per sample
+    ((5, 4), array([5., 5.], dtype=float32))
     """
 
     def __init__(
@@ -374,10 +477,38 @@ class MaxPool2d(Module):
         Implicit ``-inf`` padding, at most half the kernel.
     dilation : int or (int, int)
 
-    Shapes
+    Raises
     ------
-    x: ``(N, C, H, W)`` -> y: ``(N, C, H_out, W_out)``,
-    ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
+    TypeError
+        At construction, for a size, channel or groups argument of the wrong kind (as the functional
+        op); in ``forward``, if ``x`` is not an ndarray.
+    ValueError
+        At construction, for a wrong value; in ``forward``, for an input of the wrong shape.
+    RuntimeError
+        If ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``(N, C, H, W)``
+    - Output: ``(N, C, H_out, W_out)``, where
+      ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1`` (likewise ``W_out``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> pool = nn.MaxPool2d(2)
+    >>> pool
+    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1)
+    >>> y = pool(np.arange(16.0).reshape(1, 1, 4, 4))
+    >>> y
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    >>> pool.backward(np.ones_like(y))[0, 0]  # to each window's maximum
+    array([[0., 0., 0., 0.],
+           [0., 1., 0., 1.],
+           [0., 0., 0., 0.],
+           [0., 1., 0., 1.]])
     """
 
     x: np.ndarray | None  # the input of the last forward pass
@@ -426,10 +557,34 @@ class AvgPool2d(Module):
         None (default) means ``stride = kernel_size``.
     padding : int or (int, int)
 
-    Shapes
+    Raises
     ------
-    x: ``(N, C, H, W)`` -> y: ``(N, C, H_out, W_out)``,
-    ``H_out = floor((H + 2 * pH - kH) / sH) + 1`` (likewise ``W_out``).
+    TypeError
+        At construction, for a size, channel or groups argument of the wrong kind (as the functional
+        op); in ``forward``, if ``x`` is not an ndarray.
+    ValueError
+        At construction, for a wrong value; in ``forward``, for an input of the wrong shape.
+    RuntimeError
+        If ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``(N, C, H, W)``
+    - Output: ``(N, C, H_out, W_out)``, where ``H_out = floor((H + 2 * pH - kH) / sH) + 1`` (likewise ``W_out``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> pool = nn.AvgPool2d(2)
+    >>> pool
+    AvgPool2d(kernel_size=2, stride=2, padding=0)
+    >>> y = pool(np.arange(16.0).reshape(1, 1, 4, 4))
+    >>> y
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    >>> pool.backward(np.ones_like(y)).shape
+    (1, 1, 4, 4)
     """
 
     def __init__(
@@ -461,13 +616,37 @@ class AvgPool2d(Module):
 
 
 class ReLU(Module):
-    """``y = max(x, 0)`` elementwise; any shape."""
+    """Rectified linear unit: ``y = max(x, 0)`` elementwise; any shape.
+
+    Raises
+    ------
+    TypeError
+        In ``forward``, if ``x`` is not a float ndarray.
+    RuntimeError
+        If ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``(*)``, any number of dimensions.
+    - Output: ``(*)``, the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> relu = nn.ReLU()
+    >>> relu(np.array([[-1.0, 0.0, 2.0]]))
+    array([[0., 0., 2.]])
+    >>> relu.backward(np.array([[5.0, 5.0, 5.0]]))
+    array([[0., 0., 5.]])
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (any shape) -> ``max(x, 0)``, same shape."""
         self.x = _input(x, "ReLU")
         return F.relu(self.x)
 
@@ -477,13 +656,39 @@ class ReLU(Module):
 
 
 class Flatten(Module):
-    """Flatten all but the batch dimension: ``(N, d1, d2, ...)`` -> ``(N, d1 * d2 * ...)``."""
+    """Flatten all but the batch dimension: ``(N, d1, d2, ...)`` -> ``(N, d1 * d2 * ...)``.
+
+    Raises
+    ------
+    TypeError
+        In ``forward``, if ``x`` is not an ndarray.
+    ValueError
+        In ``forward``, if ``x`` has no batch dimension (0-d).
+    RuntimeError
+        If ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``(N, *)``
+    - Output: ``(N, prod(*))``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> flatten = nn.Flatten()
+    >>> flatten(np.ones((2, 3, 4, 4))).shape
+    (2, 48)
+    >>> flatten.backward(np.ones((2, 48))).shape
+    (2, 3, 4, 4)
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(N, d1, d2, ...)`` -> ``(N, d1 * d2 * ...)``, a view when it can be."""
         x = _input(x, "Flatten")
         if x.ndim < 1:
             raise ValueError(f"Flatten: x needs a batch dimension, got shape {x.shape}")

@@ -30,6 +30,29 @@ class Parameter:
     ----------
     grad : ndarray of ``data.shape`` or None
         The accumulated gradient; None until the first backward pass and after ``zero_grad()``.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not an ndarray.
+
+    Shape
+    -----
+    - data: any shape.
+    - grad: ``data.shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> p = nn.Parameter(np.zeros((2, 3)))
+    >>> p
+    Parameter(shape=(2, 3), dtype=float64)
+    >>> p.accumulate(np.ones((2, 3)))
+    >>> p.accumulate(np.ones((2, 3)))
+    >>> p.grad  # gradients add up until zero_grad()
+    array([[2., 2., 2.],
+           [2., 2., 2.]])
     """
 
     def __init__(self, data: np.ndarray, requires_grad: bool = True) -> None:
@@ -41,6 +64,7 @@ class Parameter:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """``data.shape``."""
         return self.data.shape
 
     def accumulate(self, grad: np.ndarray) -> None:
@@ -64,18 +88,57 @@ class Module:
     ``super().__init__()``) and implement ``forward(x)`` and ``backward(grad_out)``.
     ``parameters()``, ``named_parameters()``, ``zero_grad()``, ``train()``, ``eval()`` and
     ``repr`` find them by walking the attributes in the order they were set.
+
+    Raises
+    ------
+    NotImplementedError
+        From ``forward`` and ``backward`` when a subclass does not implement them.
+    RuntimeError
+        From ``_cached`` (used by ``backward``) when ``backward`` is called before ``forward``.
+
+    Shape
+    -----
+    - Input: ``forward(x)`` takes what the subclass defines, e.g. ``(N, *)``.
+    - Output: ``backward(grad_out)`` takes the output's shape and returns the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> class Scale(nn.Module):
+    ...     def __init__(self, features):
+    ...         super().__init__()
+    ...         self.a = nn.Parameter(np.ones(features))
+    ...
+    ...     def forward(self, x):
+    ...         self.x = x
+    ...         return self.a.data * x
+    ...
+    ...     def backward(self, grad_out):
+    ...         self.a.accumulate((grad_out * self._cached("x")).sum(axis=0))
+    ...         return grad_out * self.a.data
+    >>> layer = Scale(3)
+    >>> layer(np.arange(6.0).reshape(2, 3)).shape
+    (2, 3)
+    >>> layer.backward(np.ones((2, 3))).shape, layer.a.grad
+    ((2, 3), array([3., 5., 7.]))
+    >>> [name for name, _ in layer.named_parameters()], layer.eval().training
+    (['a'], False)
     """
 
     def __init__(self) -> None:
         self.training = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Compute the output and cache what ``backward`` needs; subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Return the gradient with respect to the input and add the parameters' gradients; subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``module(x)`` is ``module.forward(x)``."""
         return self.forward(*args, **kwargs)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -137,6 +200,44 @@ class Sequential(Module):
 
     Sub-modules are named ``"0"``, ``"1"``, ... (so parameters are ``"0.weight"``, ``"0.bias"``, ...)
     and can be indexed: ``model[0]``, ``len(model)``.
+
+    Parameters
+    ----------
+    *modules : Module
+        The chain, first to last.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a Module.
+
+    Shape
+    -----
+    - Input: what the first module takes.
+    - Output: what the last module returns; ``backward`` maps the output's shape back to the input's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> model = nn.Sequential(
+    ...     nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 10)
+    ... )
+    >>> model
+    Sequential(
+      (0): Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+      (1): ReLU()
+      (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1)
+      (3): Flatten(start_dim=1, end_dim=-1)
+      (4): Linear(in_features=64, out_features=10, bias=True)
+    )
+    >>> y = model(np.ones((2, 1, 8, 8), dtype=np.float32))
+    >>> y.shape
+    (2, 10)
+    >>> model.backward(np.ones_like(y)).shape
+    (2, 1, 8, 8)
+    >>> [name for name, _ in model.named_parameters()], len(model)
+    (['0.weight', '0.bias', '4.weight', '4.bias'], 5)
     """
 
     def __init__(self, *modules: Module) -> None:
@@ -147,21 +248,26 @@ class Sequential(Module):
         self.modules = list(modules)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The modules with their names ``"0"``, ``"1"``, ..."""
         for index, module in enumerate(self.modules):
             yield str(index), module
 
     def __getitem__(self, index: int) -> Module:
+        """The module at ``index``."""
         return self.modules[index]
 
     def __len__(self) -> int:
+        """The number of modules."""
         return len(self.modules)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Run the modules in order."""
         for module in self.modules:
             x = module(x)
         return x
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Run the modules' backward passes in reverse order; return the gradient with respect to the input."""
         for module in reversed(self.modules):
             grad_out = module.backward(grad_out)
         return grad_out

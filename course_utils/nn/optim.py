@@ -17,7 +17,50 @@ from course_utils.nn.module import Parameter
 
 
 class Optimizer:
-    """Base class: keeps the parameters and a state dict per parameter."""
+    """Base class: keeps the parameters and a state dict per parameter.
+
+    A subclass implements ``_update(grad, state)``, the amount to subtract from a parameter whose
+    (decayed) gradient is ``grad``; ``state`` is that parameter's dict, kept between steps.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        Usually ``model.parameters()``.
+    lr : float
+        The learning rate, >= 0.
+    weight_decay : float
+        L2 regularisation, >= 0: ``g = grad + weight_decay * p``.
+
+    Attributes
+    ----------
+    params : list of Parameter
+    state : list of dict
+        One per parameter.
+
+    Raises
+    ------
+    TypeError
+        If an element of ``params`` is not a Parameter.
+    ValueError
+        If ``params`` is empty, or ``lr`` or ``weight_decay`` is negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> class SignSGD(nn.Optimizer):
+    ...     def _update(self, grad, state):
+    ...         return self.lr * np.sign(grad)
+    >>> p = nn.Parameter(np.zeros(3))
+    >>> optimizer = SignSGD([p], lr=0.5, weight_decay=0.0)
+    >>> p.grad = np.array([-2.0, 0.0, 5.0])
+    >>> optimizer.step()
+    >>> p.data
+    array([ 0.5,  0. , -0.5])
+    >>> optimizer.zero_grad()
+    >>> p.grad is None
+    True
+    """
 
     def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float) -> None:
         self.params = list(params)
@@ -63,6 +106,23 @@ class SGD(Optimizer):
     lr : float
     momentum : float in [0, 1)
     weight_decay : float
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :class:`Optimizer`, and ValueError if ``momentum`` is not in [0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> p = nn.Parameter(np.array([1.0, -2.0]))
+    >>> optimizer = nn.SGD([p], lr=0.1, momentum=0.9)
+    >>> for _ in range(2):
+    ...     p.grad = np.array([1.0, 1.0])
+    ...     optimizer.step()
+    >>> np.round(p.data, 4)  # steps of 0.1 * 1, then 0.1 * (0.9 * 1 + 1)
+    array([ 0.71, -2.29])
     """
 
     def __init__(
@@ -97,6 +157,22 @@ class Adam(Optimizer):
         ``(b1, b2)``, each in [0, 1).
     eps : float
     weight_decay : float
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :class:`Optimizer`, and ValueError if ``betas`` are not two numbers in [0, 1) or ``eps < 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> p = nn.Parameter(np.array([1.0, -2.0]))
+    >>> optimizer = nn.Adam([p], lr=0.1)
+    >>> p.grad = np.array([2.0, -0.5])
+    >>> optimizer.step()
+    >>> np.round(p.data, 4)  # the first step moves each entry by lr, whatever the gradient's size
+    array([ 0.9, -1.9])
     """
 
     def __init__(

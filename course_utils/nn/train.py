@@ -24,6 +24,17 @@ class History:
     ``train_loss`` and ``train_acc`` are averaged over the epoch's mini-batches as they were trained
     (training mode); ``val_loss`` and ``val_acc`` are measured after the epoch in evaluation mode
     (empty lists when ``fit`` had no validation set).
+
+    Attributes
+    ----------
+    train_loss, train_acc, val_loss, val_acc : list of float
+
+    Examples
+    --------
+    >>> from course_utils import nn
+    >>> history = nn.History(train_loss=[1.2, 0.8], train_acc=[0.5, 0.75])
+    >>> len(history.train_loss), history.val_acc
+    (2, [])
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -32,7 +43,12 @@ class History:
     val_acc: list[float] = field(default_factory=list)
 
     def plot(self) -> Figure:
-        """Loss (left) and accuracy (right) against epoch, training and validation curves."""
+        """Loss (left) and accuracy (right) against epoch, training and validation curves.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         from matplotlib.ticker import MaxNLocator
 
         from course_utils.plots import new_figure
@@ -53,6 +69,7 @@ class History:
 
 
 def _check_data(X: np.ndarray, y: np.ndarray, name: str) -> None:
+    """Check that ``(X, y)`` are arrays ``(N, ...)`` and ``(N,)`` with ``N >= 1``; ``name`` goes in the message."""
     if not isinstance(X, np.ndarray) or not isinstance(y, np.ndarray):
         raise TypeError(f"{name} must be a pair of numpy arrays (X, y), got ({type(X).__name__}, {type(y).__name__})")
     if X.ndim < 1 or y.ndim != 1 or len(X) != len(y) or len(y) == 0:
@@ -62,14 +79,47 @@ def _check_data(X: np.ndarray, y: np.ndarray, name: str) -> None:
 
 
 def _batches(n: int, batch_size: int) -> range:
+    """The start of each mini-batch of ``range(n)``."""
     _args.positive_int(batch_size, "batch_size")
     return range(0, n, batch_size)
 
 
 def predict(model: Module, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """The model's outputs (logits) for ``X`` ``(N, ...)``, computed in batches in evaluation mode.
+    """The model's outputs (logits) for ``X``, computed in batches in evaluation mode.
 
-    Returns an array of shape ``(N, K)``. The model is left in evaluation mode.
+    The model is left in evaluation mode.
+
+    Parameters
+    ----------
+    model : Module
+        Maps ``(B, ...)`` to ``(B, K)``.
+    X : ndarray
+        ``(N, ...)``.
+    batch_size : int
+        The number of examples per forward pass.
+
+    Returns
+    -------
+    ndarray
+        ``(N, K)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``batch_size`` is not a positive int.
+
+    Shape
+    -----
+    - Input (X): ``(N, *)``, what the model takes.
+    - Output: ``(N, K)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5))
+    >>> nn.predict(model, np.ones((10, 3, 2, 2)), batch_size=4).shape
+    (10, 5)
     """
     model.eval()
     return np.concatenate([model(X[i : i + batch_size]) for i in _batches(len(X), batch_size)])
@@ -78,9 +128,45 @@ def predict(model: Module, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
 def evaluate(
     model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 256, loss_fn: CrossEntropyLoss | None = None
 ) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``X`` ``(N, ...)`` with labels ``y`` ``(N,)``, in evaluation mode.
+    """Mean loss and accuracy of ``model`` on ``X`` with labels ``y``, in evaluation mode.
 
-    ``loss_fn`` defaults to ``CrossEntropyLoss()``. Returns ``(loss, accuracy)``, accuracy in [0, 1].
+    Parameters
+    ----------
+    model : Module
+        Maps ``(B, ...)`` to logits ``(B, K)``.
+    X : ndarray
+        ``(N, ...)``.
+    y : ndarray of int
+        ``(N,)``.
+    batch_size : int
+    loss_fn : CrossEntropyLoss or None
+        Defaults to ``CrossEntropyLoss()``.
+
+    Returns
+    -------
+    loss : float
+    accuracy : float
+        In [0, 1].
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``X`` and ``y`` are not arrays ``(N, ...)`` and ``(N,)`` with ``N >= 1``.
+
+    Shape
+    -----
+    - Input (X): ``(N, *)``; Target (y): ``(N,)``.
+    - Output: two Python floats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> model = nn.Linear(4, 2)
+    >>> model.weight.data[:] = 0  # logits all 0: loss log(2); argmax 0 everywhere
+    >>> loss, accuracy = nn.evaluate(model, np.ones((4, 4)), np.array([0, 0, 1, 0]))
+    >>> round(loss, 4), accuracy
+    (0.6931, 0.75)
     """
     from course_utils.nn.loss import CrossEntropyLoss
 
@@ -126,6 +212,32 @@ def fit(
     Returns
     -------
     History
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``train`` or ``val`` is not a pair of arrays ``(N, ...)`` and ``(N,)`` with ``N >= 1``,
+        ``epochs`` is not a non-negative int or ``batch_size`` not a positive int.
+
+    Shape
+    -----
+    - Input (X of train and val): ``(N, *)``, what the model takes.
+    - Target (y of train and val): ``(N,)``
+    - Output: a ``History``, one entry per epoch in each list.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from course_utils import nn
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((32, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> optimizer = nn.Adam(model.parameters(), lr=1e-2)
+    >>> loss_fn = nn.CrossEntropyLoss()
+    >>> history = nn.fit(model, loss_fn, optimizer, (X, y), (X, y), epochs=2, batch_size=16, progress=False)
+    >>> len(history.train_loss), len(history.val_acc), model.training
+    (2, 2, False)
     """
     X, y = train
     _check_data(X, y, "train")
