@@ -35,7 +35,6 @@ from conftest import REPO, per_assignment
 from nbclient import NotebookClient
 
 from course_utils.instructor import markers
-from course_utils.instructor.markers import without as without_hidden_tests
 from tools import notebook as notebook_tool  # the checkout is on sys.path (conftest)
 
 pytestmark = pytest.mark.notebooks
@@ -55,7 +54,7 @@ def listed_mistakes(source: str) -> dict[str, list[tuple[str, str]]]:
     """The ``_MISTAKES`` literal of a test cell's hidden block (empty if none)."""
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == MARKER for t in node.targets):
-            if MARKER in without_hidden_tests(source):
+            if MARKER in markers.without(source):
                 raise AssertionError(f"{MARKER} must be inside the hidden-tests block (it would be released)")
             return ast.literal_eval(node.value)
     return {}
@@ -105,7 +104,7 @@ def apply_mistakes(assignment: str) -> tuple[list[Exercise], list[str], list[Ver
     found = exercises(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = without_hidden_tests(cell.source)
+            cell.source = markers.without(cell.source)
     client = NotebookClient(
         nb, kernel_name="python3", timeout=300, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
     )
@@ -231,7 +230,7 @@ def test_validate_names_expected_and_got_for_every_listed_mistake(assignment, tm
         path = tmp_path / f"{assignment}.ipynb"
         nbformat.write(nb, path)
         result = Validator(preprocessors=[CheckCellMetadata]).validate(str(path))
-        tests = {without_hidden_tests(solution.cells[i].source).strip() for i in verdict.outputs}
+        tests = {markers.without(solution.cells[i].source).strip() for i in verdict.outputs}
         lines = validate_shows(result.get("failed", []), tests)
         if not names_expected_and_got(lines):
             silent.append(f"{verdict.exercise}: {verdict.mistake}: {lines[-3:] if lines else 'no failure shown'}")
@@ -253,7 +252,7 @@ def test_validate_executing_the_notebook_agrees_for_00(tmp_path):
             path = tmp_path / f"{assignment}.ipynb"
             nbformat.write(nb, path)
             failures = Validator().validate(str(path)).get("failed", [])
-            tests = {without_hidden_tests(solution.cells[i].source).strip() for i in exercise.tests}
+            tests = {markers.without(solution.cells[i].source).strip() for i in exercise.tests}
             lines = validate_shows(failures, tests)
             if not names_expected_and_got(lines):
                 silent.append(f"{exercise.grade_id}: {mistake}: {lines[-3:] if lines else 'no failure shown'}")

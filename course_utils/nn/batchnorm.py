@@ -26,6 +26,15 @@ def _per_channel(v: np.ndarray) -> np.ndarray:
     return v.reshape(1, -1, 1, 1)
 
 
+def _statistics(x: np.ndarray, mean: np.ndarray | None, var: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(mean, var, training)``: the given running statistics, or the batch's when both are None."""
+    if (mean is None) != (var is None):
+        raise ValueError("mean and var must be given together (evaluation) or both be None (training)")
+    if mean is None or var is None:  # both None (checked above): training mode
+        return x.mean(axis=_AXES), x.var(axis=_AXES), True
+    return mean, var, False
+
+
 def batch_norm2d(
     x: np.ndarray,
     weight: np.ndarray,
@@ -77,10 +86,7 @@ def batch_norm2d(
     """
     if not isinstance(x, np.ndarray) or x.ndim != 4:
         raise ValueError(f"x must be a 4-D array (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
-    if (mean is None) != (var is None):
-        raise ValueError("mean and var must be given together (evaluation) or both be None (training)")
-    if mean is None or var is None:  # both None (checked above): training mode
-        mean, var = x.mean(axis=_AXES), x.var(axis=_AXES)
+    mean, var, _ = _statistics(x, mean, var)
     x_hat = (x - _per_channel(mean)) / np.sqrt(_per_channel(var) + eps)
     return _per_channel(weight) * x_hat + _per_channel(bias)
 
@@ -138,11 +144,7 @@ def batch_norm2d_backward(
     """
     if grad_out.shape != x.shape:
         raise ValueError(f"grad_out must have x's shape {x.shape}, got {grad_out.shape}")
-    if (mean is None) != (var is None):
-        raise ValueError("mean and var must be given together (evaluation) or both be None (training)")
-    training = mean is None
-    if mean is None or var is None:  # both None (checked above): training mode
-        mean, var = x.mean(axis=_AXES), x.var(axis=_AXES)
+    mean, var, training = _statistics(x, mean, var)
     inv_std = 1.0 / np.sqrt(_per_channel(var) + eps)
     x_hat = (x - _per_channel(mean)) * inv_std
     grad_weight = (grad_out * x_hat).sum(axis=_AXES)
